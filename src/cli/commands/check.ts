@@ -1,0 +1,54 @@
+import type { CommandModule } from "yargs";
+import { loadImage } from "../../config/load.js";
+import { ConfigError, type ConfigProblem } from "../../errors.js";
+import { verifyPlan } from "../../pipeline/steps.js";
+import type { Io } from "../io.js";
+import { setOption, type SetArgs } from "./options.js";
+
+interface Args extends SetArgs {
+  image: string[];
+}
+
+/** Load, validate and verify on the host; throws ConfigError with every problem of every image. */
+export function checkImages(refs: readonly string[], sets: readonly string[], io: Io): void {
+  const problems: ConfigProblem[] = [];
+  for (const ref of refs) {
+    try {
+      const img = loadImage(ref, { sets });
+      const found = verifyPlan(img);
+      if (found.length) problems.push(...found);
+      else {
+        const c = img.config;
+        io.out(
+          `${img.displayFile}: ok (${c.suite} ${c.arch}, ${c.packages.length} packages, ` +
+            `${c.hooks.length} hook${c.hooks.length === 1 ? "" : "s"}, ${c.iso.bootloaders.join("+")})`,
+        );
+      }
+    } catch (e) {
+      if (e instanceof ConfigError) problems.push(...e.problems);
+      else throw e;
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+}
+
+export function checkCommand(io: Io): CommandModule<object, Args> {
+  return {
+    command: "check <image...>",
+    describe: "Validate images and run every step's host-side checks; boots nothing",
+    builder: (y) =>
+      setOption(
+        y
+          .positional("image", {
+            type: "string",
+            array: true,
+            demandOption: true,
+            describe: "image name under images/, or a path to an image folder or image.yaml",
+          })
+          .example("$0 check live-minimal", "check one image")
+          .example("$0 check images/*/", "check every image")
+          .example("$0 check live-minimal --set suite=trixie", "check a variation"),
+      ) as never,
+    handler: (a) => checkImages(a.image, a.set ?? [], io),
+  };
+}

@@ -1,0 +1,57 @@
+// vmlive's entry point: the yargs command table and the one top-level catch.
+import yargs from "yargs";
+import { UsageError } from "../errors.js";
+import { buildCommand } from "./commands/build.js";
+import { checkCommand } from "./commands/check.js";
+import { configCommand } from "./commands/config.js";
+import { doctorCommand } from "./commands/doctor.js";
+import { listCommand } from "./commands/list.js";
+import { processIo, type Io } from "./io.js";
+import { reportError } from "./report-error.js";
+import { VERSION } from "../version.js";
+
+/** Run vmlive with these arguments; returns the exit code. Never calls process.exit. */
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  let helpShown = false;
+  const parser = yargs()
+    .scriptName("vmlive")
+    .usage(
+      "vmlive: build Debian live images inside a disposable, release-specific qemu VM\n\n" +
+        "Usage: $0 <command> [options]",
+    )
+    .command(buildCommand(io))
+    .command(checkCommand(io))
+    .command(listCommand(io))
+    .command(configCommand(io))
+    .command(doctorCommand(io))
+    .demandCommand(1, "name a command (see the list above)")
+    .recommendCommands()
+    .strict()
+    .version(VERSION)
+    .help()
+    .alias("h", "help")
+    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .epilogue(
+      "Exit codes: 0 success, 1 build or verification failure, 2 usage or config error, 130 interrupted.\n" +
+        "Images live in ./images/NAME/image.yaml (or $VMLIVE_IMAGES); see docs/image-config.md.",
+    )
+    .exitProcess(false)
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg ?? "invalid usage", "see `vmlive --help`");
+    });
+  parser.showHelpOnFail(false);
+  try {
+    await parser.parseAsync([...argv], {}, (_err, _argv, output) => {
+      if (output) {
+        helpShown = true;
+        io.out(output);
+      }
+    });
+    return 0;
+  } catch (e) {
+    if (helpShown && !(e instanceof Error)) return 0;
+    const r = reportError(e);
+    io.err(r.text);
+    return r.exitCode;
+  }
+}
