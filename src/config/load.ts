@@ -10,6 +10,7 @@ import { locateImage, type ImageLocation } from "../images/locate.js";
 import { applyOverrides, parseOverride, type Override } from "./overrides.js";
 import { fromZodIssues } from "./problems.js";
 import { checkRules, defaultBootloaders, defaultKernelFlavour } from "./rules.js";
+import { expandHook } from "./schema/customize.js";
 import { imageSchema, type ParsedImage } from "./schema/index.js";
 
 /** A fully resolved image config: every default filled in. */
@@ -68,12 +69,26 @@ export function parseImageConfig(
     if ("path" in o && Array.isArray(o.path)) overrides.push(o as Override);
     else problems.push(o as ConfigProblem);
   }
+  // An empty section (`iso:` with nothing under it) is YAML null; read it as "all defaults".
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>))
+    if (v === null && knownKeysAt([k]).length) delete (raw as Record<string, unknown>)[k];
+  // Expand `hooks: [a.sh]` to `[{path: a.sh}]` first, so `--set hooks.0.where=builder` keeps the path.
+  const rawHooks = (raw as Record<string, unknown>).hooks;
+  if (overrides.length && Array.isArray(rawHooks))
+    (raw as Record<string, unknown>).hooks = rawHooks.map(expandHook);
   applyOverrides(raw as Record<string, unknown>, overrides);
   const overridden = overrides.map((o) => ({ key: o.path.join("."), text: o.text }));
 
   const where = (p: (string | number)[]) => {
     const key = p.join(".");
-    const fromSet = overridden.findLast((o) => key === o.key || key.startsWith(o.key + "."));
+    // A field the file does not have was made by the --set that names it: `--set usr.name=x` makes `usr`.
+    const made = firstMissing(doc, p);
+    const fromSet = overridden.findLast(
+      (o) =>
+        key === o.key ||
+        key.startsWith(o.key + ".") ||
+        (made !== undefined && (o.key === made || o.key.startsWith(made + "."))),
+    );
     return fromSet
       ? { file: `${displayFile} (--set ${fromSet.text})` }
       : { file: displayFile, line: lineOf(doc, lineCounter, p) };
@@ -100,6 +115,12 @@ function resolveDefaults(c: ParsedImage): ImageConfig {
     kernel: { ...c.kernel, flavour: c.kernel.flavour ?? defaultKernelFlavour(c.arch) },
     iso: { ...c.iso, bootloaders: c.iso.bootloaders ?? defaultBootloaders(c.arch) },
   };
+}
+
+/** The shortest part of the path that the file does not have, if any. */
+function firstMissing(doc: Document, p: (string | number)[]): string | undefined {
+  for (let n = 1; n <= p.length; n++) if (!doc.hasIn(p.slice(0, n))) return p.slice(0, n).join(".");
+  return undefined;
 }
 
 /** Line of the deepest node of the path that exists in the file. */

@@ -23,7 +23,9 @@ export function parseOverride(text: string): Override | ConfigProblem {
   try {
     value = parseYaml(text.slice(eq + 1));
   } catch (e) {
-    return { file: "--set", path: key, message: `value is not valid YAML: ${(e as Error).message}` };
+    // First line only, like load.ts: the rest is a code frame that would break the one-line format.
+    const first = (e as Error).message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+    return { file: "--set", path: key, message: `value is not valid YAML: ${first}` };
   }
   const path = key.split(".").map((s) => (/^[0-9]+$/.test(s) ? Number(s) : s));
   return { path, value: value ?? null, text };

@@ -39,6 +39,12 @@ export function fromZodIssues(
             ? `is required (${issue.expected})`
             : `must be ${article(issue.expected)}, not ${describeValue(got)}`,
       });
+    } else if (issue.code === "invalid_key") {
+      // A bad key of a record (env): zod nests the key schema's own messages.
+      out.push({
+        path,
+        message: `not a valid key: ${issue.issues.map((i) => i.message).join("; ") || issue.message}`,
+      });
     } else if (issue.code === "invalid_union") {
       out.push({
         path,
@@ -65,7 +71,11 @@ function valueAt(raw: unknown, path: readonly (string | number)[]): unknown {
   return v;
 }
 
-function article(t: string): string {
+/** zod's type names in the words of YAML. */
+const YAML_TYPES: Record<string, string> = { object: "mapping", array: "list", record: "mapping" };
+
+function article(zodType: string): string {
+  const t = YAML_TYPES[zodType] ?? zodType;
   return /^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`;
 }
 

@@ -21,7 +21,7 @@ export const relativePath = z
 export const mirrorUrl = z
   .string()
   .regex(
-    /^(https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~%+\/-]*)?|file:\/\/\/[A-Za-z0-9._~%+\/-]+)$/,
+    /^(https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?(\/[A-Za-z0-9._~%+/-]*)?|file:\/\/\/[A-Za-z0-9._~%+/-]+)$/,
     {
       message:
         "not a mirror URL: use http://host[:port]/path, https://... or file:///path " +

@@ -24,7 +24,8 @@ const hookObject = z.strictObject({
 });
 
 /** A hook is `{path, where}`; a bare string is short for `{path: STRING}`. */
-export const hook = z.preprocess((v) => (typeof v === "string" ? { path: v } : v), hookObject);
+export const expandHook = (v: unknown): unknown => (typeof v === "string" ? { path: v } : v);
+export const hook = z.preprocess(expandHook, hookObject);
 
 export const hooks = z
   .array(hook)

@@ -15,7 +15,7 @@ export const kernel = z
       ),
     append: z
       .array(
-        z.string().regex(/^[A-Za-z0-9_.,:=\/+-]+$/, {
+        z.string().regex(/^[A-Za-z0-9_.,:=/+-]+$/, {
           message: "not a kernel parameter: letters, digits and _ . , : = / + - only, no spaces or quotes",
         }),
       )
