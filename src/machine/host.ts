@@ -11,7 +11,10 @@ export class HostMachine implements Machine {
   readonly description = `host: ${os.hostname()} ${process.arch === "x64" ? "amd64" : process.arch} (${os.cpus().length} cpu)`;
 
   exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    return run(argv, { ...opts, env: opts.env && { ...process.env, ...opts.env } as Record<string, string> });
+    return run(argv, {
+      ...opts,
+      env: opts.env && ({ ...process.env, ...opts.env } as Record<string, string>),
+    });
   }
 
   async upload(hostPath: string, machinePath: string): Promise<void> {

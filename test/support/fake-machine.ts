@@ -43,7 +43,9 @@ export class FakeMachine implements Machine {
   async exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
     this.calls.push({ kind: "exec", argv, opts });
     const rule = this.rules.find((r) => matches(r.match, argv));
-    const reply = rule ? await (typeof rule.handler === "function" ? rule.handler(argv, opts) : rule.handler) : {};
+    const reply = rule
+      ? await (typeof rule.handler === "function" ? rule.handler(argv, opts) : rule.handler)
+      : {};
     const result: ExecResult = {
       exitCode: reply.exitCode ?? 0,
       signal: reply.signal,
@@ -57,7 +59,11 @@ export class FakeMachine implements Machine {
       for (const line of text.split("\n").slice(0, text.endsWith("\n") ? -1 : undefined))
         if (text) opts.output?.line(stream, line);
     if ((opts.check ?? true) && result.exitCode !== 0)
-      throw new CommandError(argv, "vm", { exitCode: result.exitCode, signal: result.signal, tail: result.stderr });
+      throw new CommandError(argv, "vm", {
+        exitCode: result.exitCode,
+        signal: result.signal,
+        tail: result.stderr,
+      });
     return result;
   }
 
