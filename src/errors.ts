@@ -7,6 +7,7 @@ export const ExitCode = {
   failure: 1,
   usage: 2,
   interrupted: 130,
+  terminated: 143,
 } as const;
 
 /** Wrong command-line usage: a flag, an argument, an image that does not exist. */
@@ -101,5 +102,13 @@ export class InterruptedError extends Error {
   override readonly name = "InterruptedError";
   constructor(readonly signal: "SIGINT" | "SIGTERM") {
     super(`interrupted by ${signal}`);
+  }
+}
+
+/** Not a failure of vmlive: end with this exit code, silently (`vm shell -- cmd` passes the command's on). */
+export class ExitWith extends Error {
+  override readonly name = "ExitWith";
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
   }
 }

@@ -6,6 +6,8 @@ import { checkCommand } from "./commands/check.js";
 import { configCommand } from "./commands/config.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { listCommand } from "./commands/list.js";
+import { vmCommand } from "./commands/vm.js";
+import { interrupted } from "./interrupt.js";
 import { processIo, type Io } from "./io.js";
 import { reportError } from "./report-error.js";
 import { VERSION } from "../version.js";
@@ -15,6 +17,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   let helpShown = false;
   const parser = yargs()
     .scriptName("vmlive")
+    // Words after `--` stay apart (a["--"]), for commands that pass them on.
+    .parserConfiguration({ "populate--": true })
     .usage(
       "vmlive: build Debian live images inside a disposable, release-specific qemu VM\n\n" +
         "Usage: $0 <command> [options]",
@@ -24,6 +28,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .command(listCommand(io))
     .command(configCommand(io))
     .command(doctorCommand(io))
+    .command(vmCommand(io))
     .demandCommand(1, "name a command (see the list above)")
     .recommendCommands()
     .strict()
@@ -37,7 +42,10 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     )
     .exitProcess(false)
     .fail((msg, err) => {
-      throw err ?? new UsageError(msg ?? "invalid usage", "see `vmlive --help`");
+      if (err) throw err;
+      // yargs says only "Did you mean check?" for a mistyped command.
+      const text = msg?.startsWith("Did you mean") ? `unknown command. ${msg}` : (msg ?? "invalid usage");
+      throw new UsageError(text, "see `vmlive --help`");
     });
   parser.showHelpOnFail(false);
   try {
@@ -50,8 +58,10 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     return 0;
   } catch (e) {
     if (helpShown && !(e instanceof Error)) return 0;
-    const r = reportError(e);
-    io.err(r.text);
+    // Whatever a command threw while being interrupted (a killed process, a
+    // cancelled transfer), the user's interruption is the story to tell.
+    const r = reportError(interrupted.aborted ? interrupted.reason : e);
+    if (r.text) io.err(r.text);
     return r.exitCode;
   }
 }

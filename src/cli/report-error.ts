@@ -2,6 +2,7 @@
 import {
   CommandError,
   ConfigError,
+  ExitWith,
   ExitCode,
   InterruptedError,
   StepError,
@@ -15,6 +16,7 @@ export interface Reported {
 }
 
 export function reportError(err: unknown): Reported {
+  if (err instanceof ExitWith) return { text: "", exitCode: err.code };
   if (err instanceof ConfigError) {
     const n = err.problems.length;
     return {
@@ -33,7 +35,7 @@ export function reportError(err: unknown): Reported {
     const inner = reportError(err.cause);
     return {
       text: `vmlive: step ${err.step} failed\n${inner.text}`,
-      exitCode: inner.exitCode === ExitCode.interrupted ? inner.exitCode : ExitCode.failure,
+      exitCode: err.cause instanceof InterruptedError ? inner.exitCode : ExitCode.failure,
     };
   }
   if (err instanceof CommandError) {

@@ -2,6 +2,7 @@
 // so failures always come back as CommandError with argv, exit code and the
 // tail of stderr, and every command gets the same timeout, watchdog and
 // cancellation handling.
+import { readdir, readFile } from "node:fs/promises";
 import { constants } from "node:os";
 import { execa } from "execa";
 import { CommandError, type CommandSite } from "../errors.js";
@@ -10,6 +11,8 @@ import type { ExecOptions, ExecResult } from "../machine/machine.js";
 export interface RunOptions extends ExecOptions {
   /** Where the command runs, for error messages (a chroot command still runs on the host). */
   site?: CommandSite;
+  /** Write standard output to this file instead of collecting it (binary-safe). */
+  stdoutFile?: string;
   /** Called once when the inactivity watchdog fires, before the command is killed. */
   onIdle?: () => Promise<void>;
 }
@@ -35,9 +38,7 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
     env: opts.env,
     input: opts.stdin,
     stdin: opts.stdin === undefined ? "ignore" : "pipe",
-    timeout: opts.timeoutMs,
-    forceKillAfterDelay: 5_000,
-    cancelSignal: opts.signal,
+    ...(opts.stdoutFile ? { stdout: { file: opts.stdoutFile } } : {}),
     reject: false,
     stripFinalNewline: false,
     maxBuffer: 256 * 1024 * 1024,
@@ -47,34 +48,45 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
   attachLines(child.stdout, seen, (l) => opts.output?.line("stdout", l));
   attachLines(child.stderr, seen, (l) => opts.output?.line("stderr", l));
 
-  let idleFired = false;
-  const watchdog =
-    opts.idleTimeoutMs === undefined
-      ? undefined
-      : setInterval(
-          () => {
-            if (idleFired || Date.now() - lastOutput < opts.idleTimeoutMs!) return;
-            idleFired = true;
-            void (opts.onIdle?.() ?? Promise.resolve()).finally(() => child.kill("SIGTERM"));
-          },
-          Math.min(1_000, opts.idleTimeoutMs),
-        );
-  const r = await child.finally(() => clearInterval(watchdog));
+  // Timeout, watchdog and cancellation stop the whole process tree: killing only the
+  // direct child would leave its children running, holding the output pipes open.
+  let stopCause: string | undefined;
+  const timers: NodeJS.Timeout[] = [];
+  const stop = (cause: string, before?: () => Promise<void>) => {
+    if (stopCause !== undefined) return;
+    stopCause = cause;
+    void (async () => {
+      if (before) await before().catch(() => undefined);
+      const pids = await killTree(child.pid, "SIGTERM");
+      timers.push(setTimeout(() => void killTree(child.pid, "SIGKILL", pids), KILL_GRACE_MS).unref());
+    })();
+  };
+  const onAbort = () => stop("cancelled");
+  if (opts.signal?.aborted) onAbort();
+  else opts.signal?.addEventListener("abort", onAbort, { once: true });
+  if (opts.timeoutMs !== undefined) {
+    const ms = opts.timeoutMs;
+    timers.push(setTimeout(() => stop(`timed out after ${Math.round(ms / 1000)} s`), ms));
+  }
+  if (opts.idleTimeoutMs !== undefined) {
+    const ms = opts.idleTimeoutMs;
+    const tick = () => {
+      if (Date.now() - lastOutput >= ms)
+        stop(`no output for ${Math.round(ms / 1000)} s: stopped by the inactivity watchdog`, opts.onIdle);
+    };
+    timers.push(setInterval(tick, Math.min(1_000, ms)));
+  }
+  const r = await child.finally(() => {
+    for (const t of timers) clearTimeout(t);
+    opts.signal?.removeEventListener("abort", onAbort);
+  });
 
   const stdout = String(r.stdout ?? "");
   const stderr = String(r.stderr ?? "");
   const cause =
     r.code === "ENOENT"
       ? `${file}: command not found (is its Debian package installed? see \`vmlive doctor\`)`
-      : idleFired
-        ? `no output for ${Math.round(opts.idleTimeoutMs! / 1000)} s: stopped by the inactivity watchdog`
-        : r.timedOut
-          ? `timed out after ${Math.round(opts.timeoutMs! / 1000)} s`
-          : r.isCanceled
-            ? "cancelled"
-            : r.exitCode === undefined && !r.signal
-              ? r.message
-              : undefined;
+      : (stopCause ?? (r.exitCode === undefined && !r.signal ? r.message : undefined));
   const exitCode = r.code === "ENOENT" ? 127 : (r.exitCode ?? signalExitCode(r.signal));
   const result: ExecResult = { exitCode, signal: r.signal, stdout, stderr };
   if (cause || ((opts.check ?? true) && result.exitCode !== 0))
@@ -85,6 +97,40 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
       cause,
     });
   return result;
+}
+
+/** After SIGTERM, how long a stopped command's processes get before SIGKILL. */
+const KILL_GRACE_MS = 5_000;
+
+/**
+ * Send `signal` to `pid` and all its descendants (found in /proc), plus `also`;
+ * returns the PIDs signalled. The tree is read before anything is killed, so
+ * children are found before their parent's death hands them to init.
+ */
+async function killTree(
+  pid: number | undefined,
+  signal: NodeJS.Signals,
+  also: readonly number[] = [],
+): Promise<number[]> {
+  if (pid === undefined) return [];
+  const children = new Map<number, number[]>();
+  for (const name of await readdir("/proc").catch(() => [] as string[])) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = await readFile(`/proc/${name}/stat`, "utf8").catch(() => "");
+    // "pid (comm) state ppid ...": comm may itself contain ") ".
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    if (ppid) children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i]!) ?? []));
+  for (const p of new Set([...tree, ...also])) {
+    try {
+      process.kill(p, signal);
+    } catch {
+      // already gone
+    }
+  }
+  return [...new Set([...tree, ...also])];
 }
 
 /** Split a stream into lines for `cb`; `onChunk` hears every chunk (progress bars print no newline). */
@@ -116,4 +162,49 @@ export async function probe(argv: readonly string[], timeoutMs = 10_000): Promis
   } catch {
     return undefined;
   }
+}
+
+export interface BackgroundProcess {
+  readonly pid: number | undefined;
+  /** Settles when the process ends, however it ends. */
+  readonly exited: Promise<{ exitCode?: number; signal?: string; stderr: string }>;
+  readonly running: boolean;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/**
+ * Start a long-running process (qemu) that vmlive stops itself. It dies with
+ * vmlive (execa's cleanup), its stderr is kept for error messages.
+ */
+export function startBackground(argv: readonly string[], opts: { cwd?: string } = {}): BackgroundProcess {
+  const [file, ...args] = argv;
+  if (!file) throw new Error("startBackground: empty argv");
+  const child = execa(file, args, {
+    cwd: opts.cwd,
+    stdin: "ignore",
+    stdout: "ignore",
+    reject: false,
+    cleanup: true,
+  });
+  let running = true;
+  const exited = child.then((r) => {
+    running = false;
+    return { exitCode: r.exitCode, signal: r.signal, stderr: String(r.stderr ?? "") };
+  });
+  return {
+    pid: child.pid,
+    exited,
+    get running() {
+      return running;
+    },
+    kill: (signal = "SIGTERM") => void child.kill(signal),
+  };
+}
+
+/** Run a program on this terminal (an interactive ssh session); returns its exit code. */
+export async function runInteractive(argv: readonly string[]): Promise<number> {
+  const [file, ...args] = argv;
+  if (!file) throw new Error("runInteractive: empty argv");
+  const r = await execa(file, args, { stdio: "inherit", reject: false });
+  return r.exitCode ?? signalExitCode(r.signal);
 }

@@ -1,7 +1,7 @@
 import type { CommandModule } from "yargs";
 import { loadImage } from "../../config/load.js";
 import { ConfigError, type ConfigProblem } from "../../errors.js";
-import { verifyPlan } from "../../pipeline/steps.js";
+import { verifyPlan } from "../../pipeline/plan.js";
 import type { Io } from "../io.js";
 import { setOption, type SetArgs } from "./options.js";
 

@@ -9,7 +9,7 @@ import type { Io } from "../../../src/cli/io.js";
 import { main } from "../../../src/cli/main.js";
 import { loadImage } from "../../../src/config/load.js";
 import { ConfigError, type ConfigProblem } from "../../../src/errors.js";
-import { verifyPlan } from "../../../src/pipeline/steps.js";
+import { verifyPlan } from "../../../src/pipeline/plan.js";
 
 interface Case {
   name: string;

@@ -6,7 +6,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../../../src/config/gen-docs.js";
 import { loadImage, parseImageConfig } from "../../../src/config/load.js";
-import { verifyPlan } from "../../../src/pipeline/steps.js";
+import { verifyPlan } from "../../../src/pipeline/plan.js";
 
 const parse = (yaml: string, sets: string[] = []) =>
   parseImageConfig("description: test\n" + yaml, "image.yaml", sets);

@@ -1,0 +1,72 @@
+// The qemu command line of a builder VM, as a pure function of its spec so
+// that tests can read it. Direct kernel boot, virtio disks, user-mode
+// networking with SSH forwarded from 127.0.0.1 only, keys through fw_cfg.
+
+export type Accel = "kvm" | "tcg";
+
+export interface VmSpec {
+  arch: "amd64" | "arm64";
+  accel: Accel;
+  cpus: number;
+  memoryMiB: number;
+  kernel: string;
+  initrd: string;
+  /** Root overlay (qcow2) and work disk (raw), in that order: /dev/vda and /dev/vdb in the guest. */
+  rootDisk: string;
+  workDisk: string;
+  sshPort: number;
+  /** Files handed to the guest as /sys/firmware/qemu_fw_cfg/by_name/opt/vmlive/NAME/raw. */
+  fwCfg: Readonly<Record<string, string>>;
+  serialLog: string;
+  pidFile: string;
+}
+
+/** qemu option values separate fields with commas; a comma in a path is written twice. */
+const esc = (p: string) => p.replaceAll(",", ",,");
+
+export function qemuArgv(s: VmSpec): string[] {
+  const binary = s.arch === "amd64" ? "qemu-system-x86_64" : "qemu-system-aarch64";
+  const console = s.arch === "amd64" ? "ttyS0" : "ttyAMA0";
+  const accel =
+    s.accel === "kvm"
+      ? ["-accel", "kvm", "-cpu", "host"]
+      : ["-accel", "tcg,thread=multi", "-cpu", s.arch === "amd64" ? "max" : "max,pauth-impdef=on"];
+  const machine = s.arch === "arm64" ? ["-machine", "virt"] : [];
+  return [
+    binary,
+    "-nodefaults",
+    "-no-user-config",
+    "-display",
+    "none",
+    ...machine,
+    ...accel,
+    "-smp",
+    String(s.cpus),
+    "-m",
+    String(s.memoryMiB),
+    "-kernel",
+    s.kernel,
+    "-initrd",
+    s.initrd,
+    "-append",
+    `console=${console} root=/dev/vda rw quiet net.ifnames=0`,
+    // cache=unsafe: the root overlay is thrown away; the work disk is synced by the guest's poweroff.
+    "-drive",
+    `file=${esc(s.rootDisk)},if=virtio,format=qcow2,cache=unsafe,discard=unmap`,
+    "-drive",
+    `file=${esc(s.workDisk)},if=virtio,format=raw,cache=writeback,discard=unmap`,
+    "-netdev",
+    `user,id=n0,hostfwd=tcp:127.0.0.1:${s.sshPort}-:22`,
+    "-device",
+    "virtio-net-pci,netdev=n0",
+    ...Object.entries(s.fwCfg).flatMap(([name, file]) => [
+      "-fw_cfg",
+      `name=opt/vmlive/${name},file=${esc(file)}`,
+    ]),
+    "-serial",
+    `file:${s.serialLog}`,
+    "-pidfile",
+    s.pidFile,
+    "-no-reboot",
+  ];
+}

@@ -1,0 +1,243 @@
+// The cached builder image: made from the Debian archive on the host (no
+// cloud images here), keyed by its definition's hash, written atomically
+// (built under a temporary name, renamed when complete) and locked, so two
+// builds at once neither corrupt nor duplicate it.
+import { existsSync } from "node:fs";
+import { mkdir, open, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { VerificationError } from "../../errors.js";
+import { cacheDir } from "../../host/dirs.js";
+import { run } from "../../process/run.js";
+import { acquireLock } from "../../util/file-lock.js";
+import type { OutputSink } from "../machine.js";
+import { CUSTOMIZE_SCRIPT, type BuilderDefinition } from "./definition.js";
+
+/** The files of a ready builder image. */
+export interface BuilderImage {
+  name: string;
+  key: string;
+  dir: string;
+  /** qcow2 root disk; every VM runs on an overlay of it. */
+  disk: string;
+  /** Uncompressed kernel when it could be unpacked (boots faster under TCG), else vmlinuz. */
+  kernel: string;
+  initrd: string;
+  /** ISO 8601 time it was made. */
+  created: string;
+}
+
+export interface EnsureOptions {
+  mirror?: string;
+  /** Rebuild even when a good image is cached. */
+  rebuild?: boolean;
+  say?: (msg: string) => void;
+  output?: OutputSink;
+}
+
+const READY = "ready.json";
+
+export function buildersDir(): string {
+  return path.join(cacheDir(), "builders");
+}
+
+function imageDir(def: BuilderDefinition): string {
+  return path.join(buildersDir(), `${def.name}-${def.key}`);
+}
+
+/** The builder image for a definition: the cached one if sound, else made now. */
+export async function ensureBuilderImage(
+  def: BuilderDefinition,
+  opts: EnsureOptions = {},
+): Promise<BuilderImage> {
+  const say = opts.say ?? (() => {});
+  const dir = imageDir(def);
+  if (!opts.rebuild) {
+    const cached = await checkCached(dir, say);
+    if (cached) return cached;
+  }
+  await mkdir(buildersDir(), { recursive: true });
+  const release = await acquireLock(`${dir}.lock`, {
+    onWait: (pid) => say(`waiting for vmlive process ${pid}, which is making the ${def.name} builder image`),
+  });
+  try {
+    // Another process may have made it while we waited.
+    if (!opts.rebuild) {
+      const cached = await checkCached(dir, say);
+      if (cached) return cached;
+    }
+    return await makeImage(def, dir, opts, say);
+  } finally {
+    await release();
+  }
+}
+
+/** A cached image, if complete and its disk passes `qemu-img check`; a broken one is removed. */
+async function checkCached(dir: string, say: (m: string) => void): Promise<BuilderImage | undefined> {
+  const ready = path.join(dir, READY);
+  if (!existsSync(ready)) return undefined;
+  let img: BuilderImage;
+  try {
+    img = JSON.parse(await readFile(ready, "utf8")) as BuilderImage;
+  } catch {
+    img = undefined as never;
+  }
+  const problem = !img
+    ? "its ready.json is unreadable"
+    : [img.disk, img.kernel, img.initrd].find((f) => !existsSync(f))
+      ? "a file is missing"
+      : await run(["qemu-img", "check", "-q", img.disk], { check: false }).then((r) =>
+          r.exitCode === 0
+            ? undefined
+            : `qemu-img check failed: ${(r.stderr || r.stdout).trim().split("\n")[0]}`,
+        );
+  if (!problem) return img;
+  say(`the cached builder image in ${dir} is damaged (${problem}); making it again`);
+  await rm(dir, { recursive: true, force: true });
+  return undefined;
+}
+
+async function makeImage(
+  def: BuilderDefinition,
+  dir: string,
+  opts: EnsureOptions,
+  say: (m: string) => void,
+): Promise<BuilderImage> {
+  if (process.getuid?.() !== 0)
+    throw new VerificationError(
+      `making the ${def.name} builder image needs root: mmdebstrap and mke2fs -d must keep file owners`,
+      "run `sudo vmlive vm build` once; later builds reuse the cached image",
+    );
+  const tmp = `${dir}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  const rootfs = path.join(tmp, "rootfs");
+  const started = Date.now();
+  try {
+    say(
+      `making the ${def.name} builder image from ${opts.mirror ?? "the Debian archive"} (about a minute, once)`,
+    );
+    await run(mmdebstrapArgv(def, rootfs, opts.mirror ?? "http://deb.debian.org/debian"), {
+      output: opts.output,
+      timeoutMs: 60 * 60_000,
+      idleTimeoutMs: 15 * 60_000,
+    });
+    const kver = (await readdir(path.join(rootfs, "lib", "modules")))[0];
+    if (!kver) throw new VerificationError(`the ${def.name} builder has no kernel in /lib/modules`);
+    const vmlinuz = path.join(tmp, "vmlinuz");
+    await run(["cp", path.join(rootfs, "boot", `vmlinuz-${kver}`), vmlinuz]);
+    const initrd = path.join(tmp, "initrd.img");
+    await rename(path.join(rootfs, "boot", "initrd-vmlive.img"), initrd);
+    const kernel = (await unpackKernel(vmlinuz, path.join(tmp, "vmlinux"))) ?? vmlinuz;
+
+    say(`writing the ${def.name} builder disk (mke2fs -d, qemu-img convert)`);
+    const usedMiB = Number.parseInt((await run(["du", "-sm", "--one-file-system", rootfs])).stdout, 10);
+    const raw = path.join(tmp, "root.raw");
+    // Room for the packages the builder's tools pull at run time is on the work disk, not here.
+    const sizeMiB = Math.ceil(usedMiB * 1.3) + 512;
+    await run([
+      "mke2fs",
+      "-q",
+      "-t",
+      "ext4",
+      "-L",
+      "vmliveroot",
+      "-E",
+      "root_owner=0:0",
+      "-d",
+      rootfs,
+      raw,
+      `${sizeMiB}M`,
+    ]);
+    await run(["rm", "-rf", "--one-file-system", rootfs]);
+    const disk = path.join(tmp, "root.qcow2");
+    await run(["qemu-img", "convert", "-O", "qcow2", raw, disk]);
+    await rm(raw);
+
+    const final = (f: string) => path.join(dir, path.basename(f));
+    const img: BuilderImage = {
+      name: def.name,
+      key: def.key,
+      dir,
+      disk: final(disk),
+      kernel: final(kernel),
+      initrd: final(initrd),
+      created: new Date().toISOString(),
+    };
+    await writeFile(path.join(tmp, READY), JSON.stringify(img, null, 2) + "\n");
+    await rm(dir, { recursive: true, force: true });
+    await rename(tmp, dir);
+    say(`builder image ${def.name} ready in ${Math.round((Date.now() - started) / 1000)} s: ${dir}`);
+    return img;
+  } catch (e) {
+    await run(["rm", "-rf", "--one-file-system", tmp], { check: false });
+    throw e;
+  }
+}
+
+export function mmdebstrapArgv(def: BuilderDefinition, rootfs: string, mirror: string): string[] {
+  return [
+    "mmdebstrap",
+    "--variant=minbase",
+    `--architectures=${def.arch}`,
+    `--include=${def.packages.join(",")}`,
+    // A builder never needs docs, man pages or translations; dpkg skips fsync in a throwaway root.
+    "--dpkgopt=force-unsafe-io",
+    "--dpkgopt=path-exclude=/usr/share/doc/*",
+    "--dpkgopt=path-include=/usr/share/doc/*/copyright",
+    "--dpkgopt=path-exclude=/usr/share/man/*",
+    "--dpkgopt=path-exclude=/usr/share/locale/*",
+    "--dpkgopt=path-exclude=/usr/share/info/*",
+    // initramfs-tools comes with the kernel; keep its (unused) initrd small and quick to make.
+    '--setup-hook=mkdir -p "$1/etc/initramfs-tools/conf.d" && printf "MODULES=list\\nCOMPRESS=zstd\\n" > "$1/etc/initramfs-tools/conf.d/vmlive.conf"',
+    `--customize-hook=${CUSTOMIZE_SCRIPT} "$1"`,
+    def.suite,
+    rootfs,
+    mirror,
+  ];
+}
+
+/** Compressed payloads a bzImage may carry, and how to unpack each. */
+const KERNEL_PAYLOADS = [
+  { magic: Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), argv: ["xz", "-dcq"] },
+  { magic: Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), argv: ["zstd", "-dcq"] },
+];
+
+/**
+ * Unpack the compressed kernel inside a bzImage into a plain ELF vmlinux:
+ * qemu boots it through the PVH entry and the guest skips decompression,
+ * seconds under TCG. Returns undefined when there is nothing to unpack.
+ */
+async function unpackKernel(vmlinuz: string, out: string): Promise<string | undefined> {
+  const data = await readFile(vmlinuz);
+  for (const { magic, argv } of KERNEL_PAYLOADS) {
+    const at = data.indexOf(magic);
+    if (at < 0) continue;
+    // The decompressor complains about the bytes after its stream yet unpacks it whole: check the result.
+    await run(argv, { stdin: data.subarray(at), stdoutFile: out, check: false }).catch(() => undefined);
+    if (await isElf(out)) return out;
+  }
+  await rm(out, { force: true });
+  return undefined;
+}
+
+async function isElf(file: string): Promise<boolean> {
+  const fh = await open(file, "r").catch(() => undefined);
+  if (!fh) return false;
+  try {
+    const head = Buffer.alloc(4);
+    const { bytesRead } = await fh.read(head, 0, 4, 0);
+    return bytesRead === 4 && head.toString("latin1") === "\x7fELF" && (await fh.stat()).size > 1024 * 1024;
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function listBuilderImages(): Promise<BuilderImage[]> {
+  if (!existsSync(buildersDir())) return [];
+  const out: BuilderImage[] = [];
+  for (const d of await readdir(buildersDir())) {
+    const ready = path.join(buildersDir(), d, READY);
+    if (existsSync(ready)) out.push(JSON.parse(await readFile(ready, "utf8")) as BuilderImage);
+  }
+  return out;
+}

@@ -1,0 +1,315 @@
+// One disposable builder VM: a qcow2 overlay on the cached builder image, a
+// work disk, keys made for this VM alone, qemu under KVM or TCG, and an SSH
+// session pinned to the host key vmlive gave the guest. Disposing it powers
+// the guest off, stops qemu, and deletes the keys and disks.
+import { existsSync } from "node:fs";
+import { appendFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { CommandError, VerificationError } from "../../errors.js";
+import { run, startBackground, tailLines, type BackgroundProcess } from "../../process/run.js";
+import type { ExecOptions, ExecResult, Machine } from "../machine.js";
+import { shellJoin } from "../../process/quote.js";
+import { qemuArgv, type Accel } from "./args.js";
+import type { BuilderImage } from "./builder-image.js";
+import type { BuilderDefinition } from "./definition.js";
+import { SshSession, type SshExecOptions } from "./ssh-session.js";
+
+/** What the guest prints on its serial console once sshd listens (vm/builder-customize.sh). */
+const READY_MARKER = "VMLIVE-SSHD-READY";
+
+export interface QemuMachineOptions {
+  def: BuilderDefinition;
+  image: BuilderImage;
+  accel: Accel;
+  /** Folder for the serial log and diagnostics; kept after the VM is gone. */
+  logDir: string;
+  /** Use this work disk (kept between runs) instead of a fresh one in the VM's temporary folder. */
+  workDisk?: string;
+  /** Leave the VM running when disposed, and say how to reach it. */
+  keep?: boolean;
+  say?: (msg: string) => void;
+  /** Give up when the guest has not reached SSH after this long. */
+  bootTimeoutMs?: number;
+}
+
+export class QemuMachine implements Machine {
+  readonly site = "vm" as const;
+  readonly description: string;
+  /** The cached builder image this VM runs on, "NAME-KEY". */
+  readonly builderImage: string;
+  /** Seconds from qemu's start to a working SSH session. */
+  bootSeconds = 0;
+  private disposed = false;
+
+  private constructor(
+    private readonly opts: QemuMachineOptions,
+    private readonly runDir: string,
+    readonly serialLog: string,
+    readonly sshPort: number,
+    private readonly qemu: BackgroundProcess,
+    private ssh: SshSession | undefined,
+  ) {
+    const { def, accel } = opts;
+    this.builderImage = `${opts.image.name}-${opts.image.key}`;
+    this.description = `qemu/${accel}: ${def.suite} ${def.arch} builder (${def.cpus} cpu, ${Math.round(def.memory / 2 ** 30)} GiB)`;
+  }
+
+  /** Boot a fresh builder VM and connect to it. */
+  static async start(opts: QemuMachineOptions): Promise<QemuMachine> {
+    const say = opts.say ?? (() => {});
+    const runDir = await mkdtemp(path.join(os.tmpdir(), "vmlive-vm-"));
+    const serialLog = path.join(opts.logDir, "builder-serial.log");
+    let qemu: BackgroundProcess | undefined;
+    try {
+      const keys = await makeKeys(runDir);
+      const rootDisk = path.join(runDir, "root.qcow2");
+      await run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", opts.image.disk, "-F", "qcow2", rootDisk]);
+      const workDisk = opts.workDisk ?? path.join(runDir, "work.raw");
+      if (!existsSync(workDisk)) await makeWorkDisk(workDisk, opts.def.work_disk);
+      await writeFile(serialLog, "");
+
+      const started = Date.now();
+      let port = 0;
+      for (let attempt = 1; ; attempt++) {
+        port = await freePort();
+        const argv = qemuArgv({
+          arch: opts.def.arch,
+          accel: opts.accel,
+          cpus: opts.def.cpus,
+          memoryMiB: Math.round(opts.def.memory / 2 ** 20),
+          kernel: opts.image.kernel,
+          initrd: opts.image.initrd,
+          rootDisk,
+          workDisk,
+          sshPort: port,
+          fwCfg: { hostkey: keys.hostKey, "hostkey.pub": keys.hostPub, authorized_keys: keys.clientPub },
+          serialLog,
+          pidFile: path.join(runDir, "qemu.pid"),
+        });
+        await writeFile(path.join(runDir, "qemu.argv"), argv.join("\n") + "\n");
+        qemu = startBackground(argv);
+        const ready = await waitForReady(qemu, serialLog, opts.bootTimeoutMs ?? bootTimeout(opts.accel));
+        if (ready === "ready") break;
+        // Another process took the port between our probe and qemu's bind: try another.
+        if (/host forwarding rule|Address already in use/i.test(ready.stderr) && attempt < 3) continue;
+        qemu.kill("SIGKILL");
+        throw new VerificationError(
+          `the builder VM did not come up: ${ready.why}` +
+            (ready.stderr ? `\nqemu said: ${tailLines(ready.stderr, 5)}` : "") +
+            `\nserial console (last lines, full log: ${serialLog}):\n${tailLines(await readFile(serialLog, "utf8"), 15)}`,
+        );
+      }
+      const hostPublicKey = await readFile(keys.hostPub, "utf8");
+      await writeFile(path.join(runDir, "known_hosts"), `[127.0.0.1]:${port} ${hostPublicKey}`);
+      const ssh = await SshSession.connect({
+        port,
+        user: "root",
+        privateKeyPath: keys.clientKey,
+        hostPublicKey,
+        readyTimeoutMs: 30_000,
+      });
+      const m = new QemuMachine(opts, runDir, serialLog, port, qemu, ssh);
+      m.bootSeconds = (Date.now() - started) / 1000;
+      say(`${m.description} up in ${m.bootSeconds.toFixed(1)} s (SSH on 127.0.0.1:${port})`);
+      return m;
+    } catch (e) {
+      qemu?.kill("SIGKILL");
+      await qemu?.exited;
+      await rm(runDir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  /** Where and how to reach the VM's sshd: the port and this VM's key files. */
+  sshTarget(): {
+    port: number;
+    privateKeyPath: string;
+    hostPublicKeyPath: string;
+    clientPublicKeyPath: string;
+  } {
+    return {
+      port: this.sshPort,
+      privateKeyPath: path.join(this.runDir, "client_key"),
+      clientPublicKeyPath: path.join(this.runDir, "client_key.pub"),
+      hostPublicKeyPath: path.join(this.runDir, "host_key.pub"),
+    };
+  }
+
+  /** OpenSSH's command line for a session in this VM (interactive shells, the --keep-vm hint). */
+  sshArgv(): string[] {
+    return [
+      "ssh",
+      "-i",
+      path.join(this.runDir, "client_key"),
+      "-p",
+      String(this.sshPort),
+      "-o",
+      `UserKnownHostsFile=${path.join(this.runDir, "known_hosts")}`,
+      "-o",
+      "GlobalKnownHostsFile=/dev/null",
+      "-o",
+      "StrictHostKeyChecking=yes",
+      "-o",
+      "IdentitiesOnly=yes",
+      "-o",
+      "LogLevel=ERROR",
+      "root@127.0.0.1",
+    ];
+  }
+
+  private session(): SshSession {
+    if (!this.ssh || this.disposed) throw new Error("the builder VM is already shut down");
+    return this.ssh;
+  }
+
+  async exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    try {
+      // When a command goes silent, gather diagnostics before the watchdog kills it.
+      const callerOnIdle = (opts as SshExecOptions).onIdle;
+      const onIdle = async () => {
+        await this.collectDiagnostics(argv);
+        await callerOnIdle?.();
+      };
+      return await this.session().exec(argv, { ...opts, onIdle });
+    } catch (e) {
+      if (e instanceof CommandError && !this.qemu.running) {
+        // The VM itself died: say so, with what its console said last.
+        const serial = tailLines(await readFile(this.serialLog, "utf8").catch(() => ""), 15);
+        throw new CommandError(argv, "vm", {
+          ...e.detail,
+          cause: `the builder VM stopped (qemu exited)`,
+          tail: serial,
+          logPath: this.serialLog,
+        });
+      }
+      throw e;
+    }
+  }
+
+  upload(hostPath: string, machinePath: string): Promise<void> {
+    return this.session().upload(hostPath, machinePath);
+  }
+
+  download(machinePath: string, hostPath: string): Promise<void> {
+    return this.session().download(machinePath, hostPath);
+  }
+
+  /** What vmlive gathers when a command goes silent: processes, disks, mounts, kernel log, console. */
+  async collectDiagnostics(argv: readonly string[]): Promise<string> {
+    const file = path.join(
+      this.opts.logDir,
+      `diagnostics-${new Date().toISOString().replace(/[:.]/g, "-")}.txt`,
+    );
+    const sections: string[] = [`command: ${argv.join(" ")}`, `machine: ${this.description}`];
+    for (const [title, cmd] of [
+      ["processes", ["ps", "-eo", "pid,ppid,stat,etime,time,args", "--forest"]],
+      ["disk space", ["df", "-h"]],
+      ["mounts", ["cat", "/proc/mounts"]],
+      ["kernel log (last 50 lines)", ["sh", "-c", "dmesg | tail -n 50"]],
+    ] as const) {
+      const r = await this.ssh
+        ?.exec([...cmd], { check: false, timeoutMs: 30_000 })
+        .catch((e: Error) => ({ stdout: "", stderr: e.message }));
+      sections.push(`== ${title}\n${r ? r.stdout + r.stderr : "(no connection)"}`);
+    }
+    const serial = await readFile(this.serialLog, "utf8").catch(() => "");
+    sections.push(`== serial console (last 50 lines)\n${tailLines(serial, 50)}`);
+    await appendFile(file, sections.join("\n\n") + "\n");
+    return file;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    const say = this.opts.say ?? (() => {});
+    if (this.opts.keep && this.qemu.running) {
+      say(
+        `keeping the builder VM (qemu PID ${this.qemu.pid}); get a shell with:\n` +
+          `  ${shellJoin(this.sshArgv())}\n` +
+          `stop it with: kill ${this.qemu.pid} && rm -rf ${this.runDir}`,
+      );
+      await this.ssh?.close();
+      return;
+    }
+    // Power off cleanly so the work disk is consistent; then make sure qemu is gone.
+    await this.ssh
+      ?.exec(["systemctl", "poweroff", "--no-block"], { check: false, timeoutMs: 10_000 })
+      .catch(() => undefined);
+    await this.ssh?.close().catch(() => undefined);
+    this.ssh = undefined;
+    if (!(await exitsWithin(this.qemu, 20_000))) {
+      this.qemu.kill("SIGTERM");
+      if (!(await exitsWithin(this.qemu, 5_000))) this.qemu.kill("SIGKILL");
+    }
+    await this.qemu.exited;
+    await rm(this.runDir, { recursive: true, force: true });
+  }
+}
+
+function bootTimeout(accel: Accel): number {
+  return accel === "kvm" ? 60_000 : 180_000;
+}
+
+async function exitsWithin(p: BackgroundProcess, ms: number): Promise<boolean> {
+  if (!p.running) return true;
+  const timer = new Promise<false>((r) => setTimeout(() => r(false), ms).unref());
+  return Promise.race([p.exited.then(() => true), timer]);
+}
+
+interface Keys {
+  clientKey: string;
+  clientPub: string;
+  hostKey: string;
+  hostPub: string;
+}
+
+/** A client key pair and the guest's host key pair, made on the host for this VM only. */
+async function makeKeys(dir: string): Promise<Keys> {
+  const gen = (file: string, comment: string) =>
+    run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", file]);
+  const clientKey = path.join(dir, "client_key");
+  const hostKey = path.join(dir, "host_key");
+  await Promise.all([gen(clientKey, "vmlive-client"), gen(hostKey, "vmlive-builder")]);
+  return { clientKey, clientPub: `${clientKey}.pub`, hostKey, hostPub: `${hostKey}.pub` };
+}
+
+/** A sparse raw disk, formatted on the host (instant with lazy init) and labelled for the guest. */
+async function makeWorkDisk(file: string, bytes: number): Promise<void> {
+  await run(["truncate", "-s", String(bytes), file]);
+  await run(["mke2fs", "-q", "-t", "ext4", "-L", "vmlivework", "-E", "root_owner=0:0", "-m", "0", file]);
+}
+
+/** A TCP port on 127.0.0.1 that is free right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+type ReadyResult = "ready" | { why: string; stderr: string };
+
+/** Wait until the guest's serial console shows the ready marker, qemu exits, or time runs out. */
+async function waitForReady(
+  qemu: BackgroundProcess,
+  serialLog: string,
+  timeoutMs: number,
+): Promise<ReadyResult> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = await readFile(serialLog, "utf8").catch(() => "");
+    if (text.includes(READY_MARKER)) return "ready";
+    if (!qemu.running) {
+      const r = await qemu.exited;
+      return { why: `qemu exited (${r.signal ?? `exit code ${r.exitCode}`})`, stderr: r.stderr };
+    }
+    if (Date.now() > deadline) return { why: `no SSH after ${Math.round(timeoutMs / 1000)} s`, stderr: "" };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,619 @@
+// One SSH connection to a builder VM (node-ssh over ssh2): commands with the
+// exact Machine.exec semantics of HostMachine/run(), and verified file and
+// folder transfers. It connects to 127.0.0.1 only (qemu's user-mode network
+// forwards a host port to the guest's sshd) and pins the host key vmlive gave
+// the VM: any other key is refused.
+import { createHash, randomBytes } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { chmod, mkdir, rename, rm, stat } from "node:fs/promises";
+import path from "node:path";
+import type { Duplex, Readable, Writable } from "node:stream";
+import { StringDecoder } from "node:string_decoder";
+import { execa } from "execa";
+import { NodeSSH } from "node-ssh";
+import { CommandError } from "../../errors.js";
+import { shellJoin } from "../../process/quote.js";
+import { signalExitCode, tailLines } from "../../process/run.js";
+import type { ExecOptions, ExecResult, OutputSink } from "../machine.js";
+import { killGroupCommand, PID_MARKER, remoteCommand } from "./remote-command.js";
+
+export interface SshConnectOptions {
+  /** The host port qemu forwards to the guest's port 22 (always on 127.0.0.1). */
+  port: number;
+  user: string;
+  /** The client's private key, whose public half is in the VM's authorized_keys. */
+  privateKeyPath: string;
+  /** The VM's host public key, one OpenSSH line: "ssh-ed25519 AAAA... comment". */
+  hostPublicKey: string;
+  /** Give up on the TCP connect, banner and handshake after this long. */
+  readyTimeoutMs?: number;
+  /** Probe an idle connection this often, and drop it after keepaliveCountMax unanswered probes. */
+  keepaliveIntervalMs?: number;
+  keepaliveCountMax?: number;
+}
+
+export interface SshExecOptions extends ExecOptions {
+  /** Called once when the inactivity watchdog fires, before the command is killed (as in run()). */
+  onIdle?: () => Promise<unknown>;
+}
+
+export const HOST_KEY_MISMATCH =
+  "the VM presented a different SSH host key than the one vmlive gave it: refusing to connect";
+export const CONNECTION_DROPPED = "the SSH connection to the VM dropped";
+
+/** After TERM, how long the remote process group gets before KILL (run() uses the same delay). */
+const KILL_GRACE_MS = 5_000;
+/** After the kill, how long to wait for the channel to close before closing it from this side. */
+const CLOSE_GRACE_MS = 10_000;
+/** SFTP transfer tuning: requests in flight and bytes per request (ssh2 splits to the server's limit). */
+const SFTP_CONCURRENCY = 64;
+const SFTP_CHUNK = 128 * 1024;
+
+// ---- the few ssh2 shapes used here (ssh2 ships no types and @types/ssh2 is not installed) ----
+
+/** An exec channel: stdout is the readable side, stdin the writable side; emits "exit" (code, or null and signal). */
+type Ssh2Channel = Duplex & { readonly stderr: Readable; close(): void };
+
+interface Ssh2Client extends NodeJS.EventEmitter {
+  exec(command: string, cb: (err: Error | undefined, channel: Ssh2Channel) => void): boolean;
+  end(): void;
+}
+
+interface TransferOptions {
+  concurrency: number;
+  chunkSize: number;
+}
+
+interface Sftp {
+  fastPut(local: string, remote: string, opts: TransferOptions, cb: (err?: Error | null) => void): void;
+  fastGet(remote: string, local: string, opts: TransferOptions, cb: (err?: Error | null) => void): void;
+  end(): void;
+}
+
+/** ssh2 algorithm names that present a key of the given OpenSSH type. */
+function hostKeyAlgorithms(type: string): string[] {
+  return type === "ssh-rsa" ? ["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"] : [type];
+}
+
+/** Split "ssh-ed25519 AAAA... comment" into its type and key blob. */
+export function parseHostPublicKey(line: string): { type: string; blob: Buffer } {
+  const [type, b64] = line.trim().split(/\s+/);
+  const blob = b64 && /^[A-Za-z0-9+/]+={0,2}$/.test(b64) ? Buffer.from(b64, "base64") : undefined;
+  if (!type || !blob || blob.length === 0)
+    throw new Error(`not an OpenSSH public key line: ${JSON.stringify(line.slice(0, 80))}`);
+  // The blob starts with its own type name: a truncated or mislabelled line is caught here.
+  const inner = blob.length >= 4 ? blob.subarray(4, 4 + blob.readUInt32BE(0)).toString("latin1") : "";
+  if (inner !== type)
+    throw new Error(`host public key: the key blob is of type ${JSON.stringify(inner)}, not ${type}`);
+  return { type, blob };
+}
+
+export class SshSession implements AsyncDisposable {
+  private dropped = false;
+  private closing = false;
+  private lastError: Error | undefined;
+
+  private constructor(
+    private readonly ssh: NodeSSH,
+    private readonly client: Ssh2Client,
+    readonly port: number,
+  ) {
+    client.on("error", (err: Error) => (this.lastError = err));
+    client.on("close", () => (this.dropped = true));
+    client.on("end", () => (this.dropped = true));
+  }
+
+  static async connect(opts: SshConnectOptions): Promise<SshSession> {
+    const { type, blob } = parseHostPublicKey(opts.hostPublicKey);
+    let presented: Buffer | undefined;
+    const ssh = new NodeSSH();
+    try {
+      await ssh.connect({
+        host: "127.0.0.1",
+        port: opts.port,
+        username: opts.user,
+        privateKeyPath: opts.privateKeyPath,
+        readyTimeout: opts.readyTimeoutMs ?? 20_000,
+        keepaliveInterval: opts.keepaliveIntervalMs ?? 15_000,
+        keepaliveCountMax: opts.keepaliveCountMax ?? 4,
+        algorithms: { serverHostKey: hostKeyAlgorithms(type) },
+        // Pinning: the raw key blob the server signs the handshake with must be ours, byte for byte.
+        hostVerifier: (key: unknown) => {
+          presented = Buffer.isBuffer(key) ? key : Buffer.alloc(0);
+          return presented.equals(blob);
+        },
+      });
+    } catch (err) {
+      ssh.dispose();
+      if (presented && !presented.equals(blob)) throw new Error(HOST_KEY_MISMATCH);
+      throw new Error(
+        `cannot connect to the VM over SSH (${opts.user}@127.0.0.1:${opts.port}): ${message(err)}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    if (!presented?.equals(blob)) {
+      // Unreachable with ssh2's verifier contract; kept so no path accepts an unverified key.
+      ssh.dispose();
+      throw new Error(HOST_KEY_MISMATCH);
+    }
+    const client = ssh.connection as unknown as Ssh2Client | null;
+    if (!client) throw new Error(`cannot connect to the VM over SSH (127.0.0.1:${opts.port}): no connection`);
+    return new SshSession(ssh, client, opts.port);
+  }
+
+  get connected(): boolean {
+    return !this.dropped && !this.closing;
+  }
+
+  // ---- commands ----
+
+  async exec(argv: readonly string[], opts: SshExecOptions = {}): Promise<ExecResult> {
+    const line = remoteCommand(argv, opts);
+    const fail = (cause: string) => new CommandError(argv, "vm", { cause });
+    if (opts.signal?.aborted) throw fail("cancelled");
+    let channel: Ssh2Channel;
+    try {
+      channel = await this.openChannel(line);
+    } catch (err) {
+      throw fail(this.dropped ? this.dropCause() : `cannot open an SSH channel: ${message(err)}`);
+    }
+    return await new Promise<ExecResult>((resolve, reject) => {
+      const stdout = new Collector("stdout", opts.output);
+      const stderr = new Collector("stderr", opts.output);
+      let preamble: Buffer | undefined = Buffer.alloc(0); // stdout before the PID line
+      let pid: number | undefined;
+      let resolvePid!: (pid: number | undefined) => void;
+      const pidKnown = new Promise<number | undefined>((r) => (resolvePid = r));
+      let exitCode: number | undefined;
+      let exitSignal: string | undefined;
+      let closed = false;
+      let stopCause: string | undefined;
+      let lastOutput = Date.now();
+      const timers: NodeJS.Timeout[] = [];
+
+      channel.on("data", (chunk: Buffer) => {
+        lastOutput = Date.now();
+        if (!preamble) return stdout.push(chunk);
+        preamble = Buffer.concat([preamble, chunk]);
+        let nl: number;
+        while (preamble && (nl = preamble.indexOf(10)) >= 0) {
+          const first = preamble.subarray(0, nl).toString("latin1");
+          const rest = preamble.subarray(nl + 1);
+          if (first.startsWith(PID_MARKER)) {
+            pid = Number(first.slice(PID_MARKER.length));
+            resolvePid(Number.isSafeInteger(pid) ? pid : undefined);
+            preamble = undefined;
+            if (rest.length > 0) stdout.push(rest);
+          } else preamble = rest; // noise from the login shell's rc files
+        }
+      });
+      channel.stderr.on("data", (chunk: Buffer) => {
+        lastOutput = Date.now();
+        stderr.push(chunk);
+      });
+      channel.on("exit", (code: number | null, signal?: string) => {
+        if (typeof code === "number") exitCode = code;
+        else if (signal) exitSignal = signal;
+      });
+      channel.on("error", (err: Error) => (this.lastError = err));
+
+      const stop = (cause: string, before?: () => Promise<unknown>) => {
+        if (stopCause !== undefined || closed) return;
+        stopCause = cause;
+        clearTimers();
+        void (async () => {
+          if (before) await before().catch(() => undefined);
+          const target = await Promise.race([pidKnown, delay(CLOSE_GRACE_MS).then(() => undefined)]);
+          if (target !== undefined && !closed)
+            await this.runRaw(killGroupCommand(target, KILL_GRACE_MS), KILL_GRACE_MS + CLOSE_GRACE_MS).catch(
+              () => undefined,
+            );
+          // The group is gone; if something that left it still holds the output open, stop waiting.
+          if (!closed) timers.push(setTimeout(() => closed || channel.close(), CLOSE_GRACE_MS));
+        })();
+      };
+      const clearTimers = () => {
+        for (const t of timers.splice(0)) clearTimeout(t);
+        opts.signal?.removeEventListener("abort", onAbort);
+      };
+      const onAbort = () => stop("cancelled");
+
+      if (opts.timeoutMs !== undefined) {
+        const ms = opts.timeoutMs;
+        timers.push(setTimeout(() => stop(`timed out after ${Math.round(ms / 1000)} s`), ms));
+      }
+      if (opts.idleTimeoutMs !== undefined) {
+        const ms = opts.idleTimeoutMs;
+        const tick = setInterval(
+          () => {
+            if (Date.now() - lastOutput >= ms)
+              stop(
+                `no output for ${Math.round(ms / 1000)} s: stopped by the inactivity watchdog`,
+                opts.onIdle,
+              );
+          },
+          Math.min(1_000, ms),
+        );
+        timers.push(tick);
+      }
+      opts.signal?.addEventListener("abort", onAbort, { once: true });
+      if (opts.signal?.aborted) onAbort(); // aborted while the channel was opening
+
+      const finish = () => {
+        clearTimers();
+        resolvePid(undefined);
+        if (preamble?.length) stdout.push(preamble);
+        const out = stdout.end();
+        const err = stderr.end();
+        const code = exitCode ?? (exitSignal ? signalExitCode(exitSignal) : -1);
+        const noStatus = exitCode === undefined && exitSignal === undefined;
+        const cause =
+          stopCause ??
+          (noStatus
+            ? this.dropped
+              ? this.dropCause()
+              : "the command ended without an exit status"
+            : undefined);
+        const result: ExecResult = { exitCode: code, signal: exitSignal, stdout: out, stderr: err };
+        if (cause || ((opts.check ?? true) && code !== 0))
+          reject(
+            new CommandError(argv, "vm", {
+              exitCode: noStatus ? undefined : code,
+              signal: exitSignal,
+              tail: tailLines(err || out),
+              cause,
+            }),
+          );
+        else resolve(result);
+      };
+      channel.on("close", () => {
+        closed = true;
+        const e = channel.stderr;
+        if (e.readableEnded || e.destroyed) finish();
+        else {
+          e.once("end", finish);
+          e.once("close", () => e.readableEnded || finish());
+        }
+      });
+
+      const input = opts.stdin;
+      if (input === undefined) channel.end();
+      else channel.end(typeof input === "string" ? Buffer.from(input) : input);
+    });
+  }
+
+  // ---- transfers ----
+
+  async upload(hostPath: string, remotePath: string): Promise<void> {
+    const st = await stat(hostPath).catch((err: unknown) => {
+      throw new Error(`upload: cannot read ${hostPath}: ${message(err)}`, { cause: err });
+    });
+    if (st.isDirectory()) return this.uploadFolder(hostPath, remotePath);
+    if (!st.isFile()) throw new Error(`upload: ${hostPath} is neither a file nor a folder`);
+    const dir = path.posix.dirname(remotePath);
+    const tmp = path.posix.join(
+      dir,
+      `.${path.posix.basename(remotePath)}.vmlive-partial-${randomBytes(4).toString("hex")}`,
+    );
+    await this.exec(["mkdir", "-p", "--", dir]);
+    try {
+      const [hostSum] = await Promise.all([
+        sha256File(hostPath),
+        this.withSftp((sftp) => sftpCall((cb) => sftp.fastPut(hostPath, tmp, transferOptions(), cb))),
+      ]);
+      const vm = await this.remoteDigest(tmp, st.mode & 0o7777);
+      checkSame(`upload of ${hostPath} to vm:${remotePath}`, { size: st.size, sha256: hostSum }, vm);
+      await this.exec(["mv", "-fT", "--", tmp, remotePath]);
+    } catch (err) {
+      if (this.connected) await this.exec(["rm", "-f", "--", tmp], { check: false }).catch(() => undefined);
+      throw this.transferError(err);
+    }
+  }
+
+  async download(remotePath: string, hostPath: string): Promise<void> {
+    const r = await this.exec(["stat", "-L", "-c", "%f", "--", remotePath], { check: false });
+    if (r.exitCode !== 0)
+      throw new Error(
+        `download: vm:${remotePath}: ${tailLines(r.stderr, 1) || `stat exit code ${r.exitCode}`}`,
+      );
+    const mode = parseInt(r.stdout.trim(), 16);
+    const type = mode & 0o170000;
+    if (type === 0o040000) return this.downloadFolder(remotePath, hostPath);
+    if (type !== 0o100000) throw new Error(`download: vm:${remotePath} is neither a file nor a folder`);
+    const dir = path.dirname(hostPath);
+    await mkdir(dir, { recursive: true });
+    const tmp = path.join(
+      dir,
+      `.${path.basename(hostPath)}.vmlive-partial-${randomBytes(4).toString("hex")}`,
+    );
+    try {
+      await this.withSftp((sftp) => sftpCall((cb) => sftp.fastGet(remotePath, tmp, transferOptions(), cb)));
+      const [vm, hostSum, st] = await Promise.all([
+        this.remoteDigest(remotePath),
+        sha256File(tmp),
+        stat(tmp),
+      ]);
+      checkSame(`download of vm:${remotePath} to ${hostPath}`, vm, { size: st.size, sha256: hostSum });
+      await chmod(tmp, mode & 0o7777);
+      await rename(tmp, hostPath);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw this.transferError(err);
+    }
+  }
+
+  /** Folder upload: host `tar -c` piped into the VM's `tar -x`, modes and symlinks kept, files owned by root. */
+  private async uploadFolder(hostDir: string, remoteDir: string): Promise<void> {
+    await this.tarPipe(
+      "upload",
+      ["tar", "-C", hostDir, "-cf", "-", "."],
+      ["sh", "-c", 'mkdir -p -- "$1" && exec tar -C "$1" --no-same-owner -xpf -', "sh", remoteDir],
+    );
+  }
+
+  private async downloadFolder(remoteDir: string, hostPath: string): Promise<void> {
+    const exists = await stat(hostPath).then(
+      () => true,
+      () => false,
+    );
+    // A new folder is filled under a temporary name and renamed when complete; an existing one is merged into.
+    const target = exists
+      ? hostPath
+      : path.join(
+          path.dirname(hostPath),
+          `.${path.basename(hostPath)}.vmlive-partial-${randomBytes(4).toString("hex")}`,
+        );
+    await mkdir(target, { recursive: true });
+    try {
+      await this.tarPipe(
+        "download",
+        ["tar", "-C", target, "--no-same-owner", "-xpf", "-"],
+        ["tar", "-C", remoteDir, "-cf", "-", "."],
+      );
+      if (!exists) await rename(target, hostPath);
+    } catch (err) {
+      if (!exists) await rm(target, { recursive: true, force: true });
+      throw this.transferError(err);
+    }
+  }
+
+  /**
+   * A tar stream between a host process and a VM command: host stdout into the VM command's stdin
+   * (upload) or the VM command's stdout into host stdin (download). A byte pipe between two
+   * processes is something run() (string results) cannot express, hence execa directly.
+   */
+  private async tarPipe(
+    direction: "upload" | "download",
+    hostArgv: string[],
+    vmArgv: string[],
+  ): Promise<void> {
+    // Open the channel first: the host process starts only when its output has somewhere to go.
+    const channel = await this.openChannel(shellJoin(vmArgv));
+    const [file, ...args] = hostArgv as [string, ...string[]];
+    const host =
+      direction === "upload"
+        ? execa(file, args, { stdin: "ignore", buffer: { stdout: false, stderr: true }, reject: false })
+        : execa(file, args, { stdin: "pipe", stdout: "ignore", reject: false });
+    const vm = this.attach(
+      channel,
+      vmArgv,
+      direction === "upload" ? { stdin: host.stdout! } : { stdout: host.stdin! },
+    );
+    const [h, vmCheck] = await Promise.all([host, vm]);
+    const hostCheck = () => {
+      if (h.exitCode !== 0)
+        throw new CommandError(hostArgv, "host", {
+          exitCode: h.exitCode ?? signalExitCode(h.signal),
+          signal: h.signal,
+          tail: tailLines(String(h.stderr ?? "")) || h.message,
+        });
+    };
+    // Report the producer's failure first: the consumer's is usually its consequence.
+    if (direction === "upload") hostCheck();
+    vmCheck();
+    hostCheck();
+  }
+
+  /** Size and sha256 of a file in the VM (optionally setting its mode first). */
+  private async remoteDigest(file: string, mode?: number): Promise<{ size: number; sha256: string }> {
+    const script = `${mode === undefined ? "" : 'chmod "$2" -- "$1" && '}stat -L -c %s -- "$1" && sha256sum -- "$1"`;
+    const r = await this.exec(["sh", "-c", script, "sh", file, (mode ?? 0).toString(8)]);
+    const m = /^(\d+)\n\\?([0-9a-f]{64}) /.exec(r.stdout);
+    if (!m)
+      throw new Error(
+        `cannot read the size and sha256 of vm:${file}: ${JSON.stringify(r.stdout.slice(0, 200))}`,
+      );
+    return { size: Number(m[1]), sha256: m[2]! };
+  }
+
+  private transferError(err: unknown): unknown {
+    if (this.dropped && !(err instanceof CommandError))
+      return new Error(`${CONNECTION_DROPPED} during a transfer: ${message(err)}`, { cause: err });
+    return err;
+  }
+
+  /** "the SSH connection to the VM dropped", with ssh2's reason when it gave one. */
+  private dropCause(): string {
+    return this.lastError ? `${CONNECTION_DROPPED} (${this.lastError.message})` : CONNECTION_DROPPED;
+  }
+
+  private async withSftp<T>(fn: (sftp: Sftp) => Promise<T>): Promise<T> {
+    const sftp = (await this.ssh.requestSFTP()) as unknown as Sftp;
+    try {
+      return await fn(sftp);
+    } finally {
+      sftp.end();
+    }
+  }
+
+  // ---- channels ----
+
+  private openChannel(line: string): Promise<Ssh2Channel> {
+    if (this.closing) return Promise.reject(new Error("the SSH session to the VM is already closed"));
+    if (this.dropped) return Promise.reject(new Error(CONNECTION_DROPPED));
+    return new Promise((resolve, reject) => {
+      try {
+        this.client.exec(line, (err, channel) => (err ? reject(err) : resolve(channel)));
+      } catch (err) {
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+  }
+
+  /** Wire a channel's stdin and/or stdout to byte streams (tar); resolves when it closes, with a check of how it ended. */
+  private attach(
+    channel: Ssh2Channel,
+    argv: readonly string[],
+    io: { stdin?: Readable; stdout?: Writable },
+  ): Promise<() => void> {
+    return new Promise((resolve) => {
+      let stderr = "";
+      let code: number | undefined;
+      let signal: string | undefined;
+      channel.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+      channel.on("exit", (c: number | null, s?: string) =>
+        typeof c === "number" ? (code = c) : (signal = s),
+      );
+      channel.on("error", () => undefined);
+      let closed = false;
+      if (io.stdout) {
+        // If the host side stops reading early (its tar failed), close the channel so the VM's tar cannot block.
+        const abandon = () => closed || channel.readableEnded || channel.close();
+        io.stdout.on("error", abandon); // the host side's own failure is reported by its exit code
+        io.stdout.on("close", abandon);
+        channel.pipe(io.stdout);
+      } else channel.resume();
+      if (io.stdin) io.stdin.pipe(channel);
+      else channel.end();
+      channel.on("close", () => {
+        closed = true;
+        // If the VM side ended early, stop the host's producer rather than leave it blocked on a full pipe.
+        if (io.stdin && !io.stdin.readableEnded) io.stdin.destroy();
+        const check = () => {
+          const noStatus = code === undefined && signal === undefined;
+          if (noStatus || code !== 0)
+            throw new CommandError(argv, "vm", {
+              exitCode: code ?? (signal ? signalExitCode(signal) : undefined),
+              signal,
+              tail: tailLines(stderr),
+              cause: noStatus
+                ? this.dropped
+                  ? this.dropCause()
+                  : "the command ended without an exit status"
+                : undefined,
+            });
+        };
+        resolve(check);
+      });
+    });
+  }
+
+  /** Run an already-quoted line and wait for it (or `timeoutMs`); for the kill command. */
+  private async runRaw(line: string, timeoutMs: number): Promise<void> {
+    const channel = await this.openChannel(line);
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        channel.close();
+        resolve();
+      }, timeoutMs);
+      channel.on("error", () => undefined);
+      channel.stderr.resume();
+      channel.resume();
+      channel.on("close", () => {
+        clearTimeout(t);
+        resolve();
+      });
+      channel.end();
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    if (!this.dropped) {
+      const closed = new Promise<void>((r) => this.client.once("close", () => r()));
+      this.client.end();
+      await Promise.race([closed, delay(5_000)]);
+    }
+    this.ssh.dispose();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** Collects one output stream and hands complete lines to the sink; linear in the output size. */
+class Collector {
+  private readonly chunks: Buffer[] = [];
+  private readonly decoder = new StringDecoder("utf8");
+  private pending: string[] = [];
+
+  constructor(
+    private readonly stream: "stdout" | "stderr",
+    private readonly sink: OutputSink | undefined,
+  ) {}
+
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    if (this.sink) this.split(this.decoder.write(chunk));
+  }
+
+  private split(text: string): void {
+    let start = 0;
+    let nl: number;
+    while ((nl = text.indexOf("\n", start)) >= 0) {
+      this.pending.push(text.slice(start, nl));
+      this.sink!.line(this.stream, this.pending.join(""));
+      this.pending = [];
+      start = nl + 1;
+    }
+    if (start < text.length) this.pending.push(text.slice(start));
+  }
+
+  /** Flush the last partial line; the whole stream as text. */
+  end(): string {
+    if (this.sink) {
+      this.split(this.decoder.end());
+      const last = this.pending.join("");
+      if (last) this.sink.line(this.stream, last);
+      this.pending = [];
+    }
+    return Buffer.concat(this.chunks).toString("utf8");
+  }
+}
+
+function transferOptions(): TransferOptions {
+  return { concurrency: SFTP_CONCURRENCY, chunkSize: SFTP_CHUNK };
+}
+
+function sftpCall(start: (cb: (err?: Error | null) => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => start((err) => (err ? reject(err) : resolve())));
+}
+
+function checkSame(
+  what: string,
+  sent: { size: number; sha256: string },
+  got: { size: number; sha256: string },
+): void {
+  if (sent.size !== got.size || sent.sha256 !== got.sha256)
+    throw new Error(
+      `${what} is corrupt: sent ${sent.size} bytes with sha256 ${sent.sha256}, received ${got.size} bytes with sha256 ${got.sha256}`,
+    );
+}
+
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

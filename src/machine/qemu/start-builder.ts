@@ -1,0 +1,34 @@
+// From "I need a machine for bookworm" to a running builder VM: pick the
+// definition, make or reuse its cached image, choose the accelerator, boot.
+import { hostArch, definitionFor } from "./definition.js";
+import { ensureBuilderImage } from "./builder-image.js";
+import { chooseAccel, type AccelChoice } from "./accel.js";
+import { QemuMachine } from "./qemu-machine.js";
+import type { OutputSink } from "../machine.js";
+
+export interface StartBuilderOptions {
+  /** Image suite or builder release, e.g. "sid" (served by the trixie builder). */
+  release: string;
+  accel: AccelChoice;
+  logDir: string;
+  mirror?: string;
+  keep?: boolean;
+  workDisk?: string;
+  say: (msg: string) => void;
+  output?: OutputSink;
+}
+
+export async function startBuilder(o: StartBuilderOptions): Promise<QemuMachine> {
+  const def = definitionFor(o.release, hostArch());
+  const image = await ensureBuilderImage(def, { mirror: o.mirror, say: o.say, output: o.output });
+  const accel = await chooseAccel(o.accel, o.say);
+  return QemuMachine.start({
+    def,
+    image,
+    accel,
+    logDir: o.logDir,
+    keep: o.keep,
+    workDisk: o.workDisk,
+    say: o.say,
+  });
+}

@@ -1,0 +1,79 @@
+// Running the chosen steps in pipeline order, each timed and logged, with
+// every started step's cleanup run in reverse order whatever happens.
+import { StepError, UsageError } from "../errors.js";
+import type { BuildContext } from "./context.js";
+import { saveState } from "./state.js";
+import type { Step } from "./steps.js";
+
+export interface StepTiming {
+  step: string;
+  seconds: number;
+  ok: boolean;
+}
+
+/**
+ * The steps before the first chosen one must have finished in an earlier run
+ * of this work area; otherwise there is nothing for the chosen ones to work on.
+ */
+export function checkPrerequisites(
+  all: readonly Step[],
+  chosen: readonly Step[],
+  done: readonly string[],
+): void {
+  const first = chosen[0];
+  if (!first) return;
+  const before = all.slice(0, all.indexOf(first)).map((s) => s.name);
+  const missing = before.filter((n) => !done.includes(n));
+  if (missing.length)
+    throw new UsageError(
+      `step ${first.name} needs ${missing.join(", ")} from an earlier run, and this work area has none`,
+      `run the whole build once, or add them: --steps ${[...missing, ...chosen.map((s) => s.name)].join(",")}`,
+    );
+}
+
+/** Each step runs with a context whose log is labelled with the step's name. */
+export async function runSteps(
+  base: BuildContext,
+  steps: readonly Step[],
+  timings: StepTiming[],
+  logFor: (step: string) => BuildContext["log"],
+): Promise<void> {
+  const started: Step[] = [];
+  const ctxFor = (step: Step): BuildContext => ({ ...base, log: logFor(step.name) });
+  try {
+    for (const step of steps) {
+      if (base.signal.aborted) throw base.signal.reason;
+      started.push(step);
+      const ctx = ctxFor(step);
+      ctx.log.say(step.summary);
+      const t0 = Date.now();
+      try {
+        await step.run(ctx);
+      } catch (e) {
+        timings.push({ step: step.name, seconds: (Date.now() - t0) / 1000, ok: false });
+        throw new StepError(step.name, ctx.signal.aborted ? ctx.signal.reason : e);
+      }
+      const seconds = (Date.now() - t0) / 1000;
+      timings.push({ step: step.name, seconds, ok: true });
+      ctx.state.done = [...ctx.state.done.filter((d) => d.step !== step.name), { step: step.name, seconds }];
+      await saveState(ctx.machine, ctx.work.root, ctx.state);
+      ctx.log.say(`done in ${fmtSeconds(seconds)}`);
+    }
+  } finally {
+    for (const step of started.reverse()) {
+      if (!step.cleanup) continue;
+      // Cleanups run after an interruption too, so they get a signal that is not aborted.
+      const ctx = { ...ctxFor(step), signal: new AbortController().signal };
+      try {
+        await step.cleanup(ctx);
+      } catch (e) {
+        // A cleanup that fails must not hide the build's own error; say it and go on.
+        ctx.log.say(`cleanup failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  }
+}
+
+export function fmtSeconds(s: number): string {
+  return s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+}

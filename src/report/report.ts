@@ -1,0 +1,51 @@
+// The build report (report.json): what was built, how, how long each step
+// took, what went in and what came out.
+import type { ImageConfig } from "../config/load.js";
+import type { BuildState } from "../pipeline/context.js";
+import type { StepTiming } from "../pipeline/runner.js";
+import { VERSION } from "../version.js";
+
+export interface BuildReport {
+  vmlive: string;
+  image: string;
+  suite: string;
+  arch: string;
+  status: "success" | "failed" | "interrupted";
+  error?: string;
+  started: string;
+  finished: string;
+  seconds: number;
+  machine: string;
+  builderImage?: string;
+  sourceDateEpoch: number;
+  steps: StepTiming[];
+  hooks: BuildState["hooks"];
+  kernelVersion?: string;
+  rootfs?: BuildState["rootfs"];
+  squashfs?: BuildState["squashfs"];
+  iso?: BuildState["iso"];
+  artifacts: BuildState["artifacts"];
+  packages: number;
+  tools: Record<string, string>;
+  config: ImageConfig;
+}
+
+export function makeReport(
+  r: Omit<
+    BuildReport,
+    "vmlive" | "hooks" | "kernelVersion" | "rootfs" | "squashfs" | "iso" | "artifacts" | "packages"
+  > & { state: BuildState },
+): BuildReport {
+  const { state, ...rest } = r;
+  return {
+    vmlive: VERSION,
+    ...rest,
+    hooks: state.hooks ?? [],
+    kernelVersion: state.kernelVersion,
+    rootfs: state.rootfs,
+    squashfs: state.squashfs,
+    iso: state.iso,
+    artifacts: state.artifacts ?? [],
+    packages: state.manifest?.length ?? 0,
+  };
+}

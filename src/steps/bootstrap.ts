@@ -1,0 +1,188 @@
+// bootstrap: the base root filesystem, made by debootstrap (default) or
+// mmdebstrap from the build mirror into work.rootfs. Signatures are always
+// checked: against bootstrap.keyring when the image has one, else Debian's
+// archive keyring, which every builder has.
+import path from "node:path";
+import type { ImageConfig } from "../config/load.js";
+import { CommandError, VerificationError } from "../errors.js";
+import { binfmtHandlerFor, BINFMT_DIR, parseBinfmtHandler } from "../host/binfmt.js";
+import { findInImage } from "../images/files.js";
+import type { OutputSink } from "../machine/machine.js";
+import type { BuildContext } from "../pipeline/context.js";
+import type { Step } from "../pipeline/steps.js";
+import { verifyKeyring } from "./inputs.js";
+
+export const DEBIAN_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg";
+/**
+ * mmdebstrap's hook that merges /usr the way debootstrap does, when the suite has
+ * usr-is-merged (bookworm on); without it, minbase pulls in usrmerge and with it perl.
+ * The "maybe-" variant does nothing on suites without usr-is-merged (bullseye).
+ */
+export const MMDEBSTRAP_MERGED_USR_HOOK = "/usr/share/mmdebstrap/hooks/maybe-merged-usr";
+
+const MINUTE = 60_000;
+
+/** The bootstrap tool's argv. `keyring` is the keyring's path on the machine. */
+export function bootstrapArgv(c: ImageConfig, rootfs: string, keyring: string): string[] {
+  const b = c.bootstrap;
+  const comps = b.components.join(",");
+  if (b.tool === "mmdebstrap")
+    return [
+      "mmdebstrap",
+      "--mode=root",
+      `--variant=${b.variant}`,
+      `--architectures=${c.arch}`,
+      `--components=${comps}`,
+      ...(b.packages.length ? [`--include=${b.packages.join(",")}`] : []),
+      `--keyring=${keyring}`,
+      `--hook-dir=${MMDEBSTRAP_MERGED_USR_HOOK}`,
+      c.suite,
+      rootfs,
+      c.mirror.build,
+    ];
+  return [
+    "debootstrap",
+    // debootstrap's "standard" is what it does without --variant.
+    ...(b.variant === "standard" ? [] : [`--variant=${b.variant}`]),
+    `--arch=${c.arch}`,
+    `--components=${comps}`,
+    ...(b.packages.length ? [`--include=${b.packages.join(",")}`] : []),
+    `--keyring=${keyring}`,
+    c.suite,
+    rootfs,
+    c.mirror.build,
+  ];
+}
+
+const DEBIAN_TO_NODE_ARCH: Record<string, string> = {
+  amd64: "x64",
+  i386: "ia32",
+  arm64: "arm64",
+  armhf: "arm",
+};
+
+/** A foreign architecture needs a qemu-user binfmt handler with the F flag in the machine. */
+export async function checkForeignArch(ctx: BuildContext): Promise<void> {
+  const { arch } = ctx.image.config;
+  const exec = (argv: string[]) =>
+    ctx.machine.exec(argv, { check: false, signal: ctx.signal, timeoutMs: 5 * MINUTE });
+  const native = (await exec(["dpkg", "--print-architecture"])).stdout.trim();
+  const handler = binfmtHandlerFor(arch, DEBIAN_TO_NODE_ARCH[native] ?? native);
+  if (handler === undefined) return;
+  const file = `${BINFMT_DIR}/${handler}`;
+  const r = await exec(["cat", file]);
+  const h = r.exitCode === 0 ? parseBinfmtHandler(r.stdout) : undefined;
+  if (h?.enabled && h.fixBinary) return;
+  const why = !h
+    ? `${file} does not exist`
+    : !h.enabled
+      ? `${file} is disabled`
+      : `${file} has flags "${h.flags}" without F, so it fails inside a chroot`;
+  const fix =
+    ctx.machine.site === "host"
+      ? `sudo apt-get install qemu-user-static binfmt-support && ` +
+        `sudo mount -t binfmt_misc binfmt_misc ${BINFMT_DIR}; sudo update-binfmts --enable ${handler}`
+      : `the builder VM needs qemu-user-static and binfmt-support (list them in its vm/*.yaml, then ` +
+        `\`vmlive vm build --rebuild\`), and ${BINFMT_DIR} mounted with \`update-binfmts --enable ${handler}\``;
+  throw new VerificationError(
+    `${arch} image on a ${native || "non-" + arch} ${ctx.machine.site}: qemu-user emulation is not ready (${why})`,
+    fix,
+  );
+}
+
+/** Lines of debootstrap/mmdebstrap/apt output that say what could not be fetched or verified. */
+const TELLING =
+  /(Couldn't download|Failed getting release|Failed to fetch|Unable to locate package|does not have a Release file|NO_PUBKEY|unknown key|Invalid Release signature|not signed|no installation candidate|Couldn't find these debs|Release file .* is not valid|Temporary failure resolving|Could not connect|Connection failed|404\s+Not Found)/i;
+
+/** An output sink that passes everything on and keeps the lines that explain a failure. */
+export function failureScanner(out: OutputSink): { sink: OutputSink; found(): string[]; errors(): string[] } {
+  const telling: string[] = [];
+  const errors: string[] = [];
+  const keep = (list: string[], t: string) => {
+    if (!list.includes(t) && list.length < 50) list.push(t);
+  };
+  return {
+    sink: {
+      line(stream, text) {
+        out.line(stream, text);
+        const t = text.trim();
+        if (TELLING.test(t)) keep(telling, t);
+        else if (/^E: /.test(t)) keep(errors, t);
+      },
+    },
+    found: () => telling,
+    errors: () => errors,
+  };
+}
+
+/** Upload the image's keyring next to the other inputs; Debian's otherwise. */
+async function keyringOnMachine(ctx: BuildContext): Promise<string> {
+  const rel = ctx.image.config.bootstrap.keyring;
+  if (rel === null) return DEBIAN_KEYRING;
+  const found = findInImage(ctx.image, rel, "file");
+  if (!found.ok) throw new VerificationError(`bootstrap.keyring: ${found.message}`);
+  const dest = `${ctx.work.input}/keyring${path.extname(rel) === ".asc" ? ".asc" : ".gpg"}`;
+  await ctx.machine.upload(found.path, dest);
+  return dest;
+}
+
+async function run(ctx: BuildContext): Promise<void> {
+  const c = ctx.image.config;
+  const b = c.bootstrap;
+  const opts = { signal: ctx.signal, output: ctx.log.output, timeoutMs: 10 * MINUTE };
+  await checkForeignArch(ctx);
+  await ctx.machine.exec(["rm", "-rf", "--one-file-system", "--", ctx.work.rootfs], opts);
+  await ctx.machine.exec(["mkdir", "-p", ctx.work.root, ctx.work.input], opts);
+  const keyring = await keyringOnMachine(ctx);
+  const argv = bootstrapArgv(c, ctx.work.rootfs, keyring);
+  ctx.log.say(`${b.tool} ${b.variant} ${c.suite} ${c.arch} from ${c.mirror.build}`);
+  const scan = failureScanner(ctx.log.output);
+  try {
+    await ctx.machine.exec(argv, {
+      signal: ctx.signal,
+      output: scan.sink,
+      env: { SOURCE_DATE_EPOCH: String(ctx.sourceDateEpoch) },
+      // Hours under TCG for a large variant; the watchdog catches a hung download much sooner.
+      timeoutMs: 4 * 60 * MINUTE,
+      idleTimeoutMs: 15 * MINUTE,
+    });
+  } catch (e) {
+    if (!(e instanceof CommandError) || ctx.signal.aborted || e.detail.cause) throw e;
+    throw await explain(ctx, e, scan.found(), scan.errors());
+  }
+}
+
+/** Turn the tool's failure into a message that names the package or URL that failed. */
+async function explain(
+  ctx: BuildContext,
+  e: CommandError,
+  telling: string[],
+  errors: string[],
+): Promise<Error> {
+  const c = ctx.image.config;
+  let lines = telling.length ? telling : errors;
+  if (!lines.length && c.bootstrap.tool === "debootstrap") {
+    // debootstrap keeps the details of a failed chroot step in its own log.
+    const log = `${ctx.work.rootfs}/debootstrap/debootstrap.log`;
+    const r = await ctx.machine.exec(["tail", "-n", "15", log], { check: false, signal: ctx.signal });
+    if (r.exitCode === 0 && r.stdout.trim())
+      lines = [`last lines of ${log}:`, ...r.stdout.trimEnd().split("\n")];
+  }
+  if (!lines.length) lines = (e.detail.tail ?? "").split("\n").filter(Boolean).slice(-10);
+  const what = `${c.bootstrap.tool} of ${c.suite} ${c.arch} from ${c.mirror.build} failed (exit code ${e.detail.exitCode ?? "?"})`;
+  return new VerificationError(
+    `${what}:\n${lines
+      .slice(0, 12)
+      .map((l) => `  ${l}`)
+      .join("\n")}`,
+    `check that ${c.mirror.build} serves ${c.suite} for ${c.arch} with components ${c.bootstrap.components.join(", ")}` +
+      `${c.bootstrap.packages.length ? ` and the packages ${c.bootstrap.packages.join(", ")}` : ""}; full log: ${ctx.log.file}`,
+  );
+}
+
+export const bootstrapStep: Step = {
+  name: "bootstrap",
+  summary: "debootstrap or mmdebstrap the base root filesystem from the build mirror",
+  verify: verifyKeyring,
+  run,
+};

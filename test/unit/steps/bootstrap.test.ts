@@ -1,0 +1,236 @@
+import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseImageConfig, type LoadedImage } from "../../../src/config/load.js";
+import { CommandError, VerificationError } from "../../../src/errors.js";
+import { workPaths, type BuildContext } from "../../../src/pipeline/context.js";
+import { bootstrapArgv, bootstrapStep, DEBIAN_KEYRING } from "../../../src/steps/bootstrap.js";
+import { FakeMachine } from "../../support/fake-machine.js";
+
+const ROOT = "/var/lib/vmlive/work/img";
+const ROOTFS = `${ROOT}/rootfs`;
+
+function setup(yaml: string, opts: { site?: "host" | "vm" } = {}) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "vmlive-bootstrap-test-"));
+  const imageDir = path.join(dir, "images", "img");
+  mkdirSync(imageDir, { recursive: true });
+  writeFileSync(path.join(imageDir, "image.yaml"), yaml);
+  writeFileSync(path.join(imageDir, "mirror.gpg"), "key");
+  const image: LoadedImage = {
+    name: "img",
+    dir: imageDir,
+    file: path.join(imageDir, "image.yaml"),
+    hooksDir: path.join(dir, "hooks"),
+    displayFile: "images/img/image.yaml",
+    config: parseImageConfig("description: test\n" + yaml, "image.yaml"),
+  };
+  const fake = new FakeMachine().on(/^dpkg --print-architecture$/, { stdout: "amd64\n" });
+  if (opts.site) Object.defineProperty(fake, "site", { value: opts.site });
+  const said: string[] = [];
+  const ctx: BuildContext = {
+    image,
+    machine: fake,
+    work: workPaths(ROOT),
+    state: { done: [] },
+    log: { say: (m) => said.push(m), output: { line: () => undefined }, file: "/logs/build.log" },
+    signal: new AbortController().signal,
+    sourceDateEpoch: 1_700_000_000,
+    outDir: "/out",
+    logDir: "/logs",
+  };
+  return { ctx, fake, said, imageDir };
+}
+
+const toolCall = (fake: FakeMachine) =>
+  fake.calls.find((c) => c.argv[0] === "debootstrap" || c.argv[0] === "mmdebstrap");
+
+describe("bootstrap argv", () => {
+  it("debootstrap minbase by default, with Debian's keyring", async () => {
+    const { ctx, fake } = setup("suite: bookworm\n");
+    await bootstrapStep.run(ctx);
+    expect(toolCall(fake)?.argv).toEqual([
+      "debootstrap",
+      "--variant=minbase",
+      "--arch=amd64",
+      "--components=main",
+      `--keyring=${DEBIAN_KEYRING}`,
+      "bookworm",
+      ROOTFS,
+      "http://deb.debian.org/debian",
+    ]);
+  });
+
+  it("debootstrap standard means no --variant; components and packages are passed on", () => {
+    const { ctx } = setup(
+      "suite: trixie\nmirror: {build: 'http://mirror.local:3142/debian/'}\n" +
+        "bootstrap: {variant: standard, components: [main, contrib, non-free-firmware], packages: [ca-certificates, gnupg]}\n",
+    );
+    expect(bootstrapArgv(ctx.image.config, ROOTFS, DEBIAN_KEYRING)).toEqual([
+      "debootstrap",
+      "--arch=amd64",
+      "--components=main,contrib,non-free-firmware",
+      "--include=ca-certificates,gnupg",
+      `--keyring=${DEBIAN_KEYRING}`,
+      "trixie",
+      ROOTFS,
+      "http://mirror.local:3142/debian",
+    ]);
+  });
+
+  it("mmdebstrap with the image's keyring uploaded to the inputs and the merged-usr hook", async () => {
+    const { ctx, fake, imageDir } = setup(
+      "suite: bookworm\nbootstrap: {tool: mmdebstrap, variant: apt, keyring: mirror.gpg, packages: [zstd]}\n",
+    );
+    await bootstrapStep.run(ctx);
+    const upload = fake.calls.find((c) => c.kind === "upload");
+    expect(upload?.argv).toEqual([path.join(imageDir, "mirror.gpg"), `${ROOT}/input/keyring.gpg`]);
+    expect(toolCall(fake)?.argv).toEqual([
+      "mmdebstrap",
+      "--mode=root",
+      "--variant=apt",
+      "--architectures=amd64",
+      "--components=main",
+      "--include=zstd",
+      `--keyring=${ROOT}/input/keyring.gpg`,
+      "--hook-dir=/usr/share/mmdebstrap/hooks/maybe-merged-usr",
+      "bookworm",
+      ROOTFS,
+      "http://deb.debian.org/debian",
+    ]);
+  });
+
+  it("removes the old rootfs first, on one file system only, and never skips signature checks", async () => {
+    const { ctx, fake } = setup("suite: bookworm\n");
+    await bootstrapStep.run(ctx);
+    const cmds = fake.commands;
+    const rm = cmds.indexOf(`rm -rf --one-file-system -- ${ROOTFS}`);
+    expect(rm).toBeGreaterThanOrEqual(0);
+    expect(rm).toBeLessThan(cmds.findIndex((c) => c.startsWith("debootstrap")));
+    expect(cmds.join("\n")).not.toMatch(/no-check-gpg|allow-insecure|trusted=yes/);
+  });
+
+  it("passes the signal to every command; the tool gets the log, a watchdog and SOURCE_DATE_EPOCH", async () => {
+    const { ctx, fake } = setup("suite: bookworm\n");
+    await bootstrapStep.run(ctx);
+    for (const c of fake.calls.filter((c) => c.kind === "exec")) expect(c.opts?.signal).toBe(ctx.signal);
+    const t = toolCall(fake)!;
+    expect(t.opts?.idleTimeoutMs).toBe(15 * 60_000);
+    expect(t.opts?.timeoutMs).toBeGreaterThanOrEqual(60 * 60_000);
+    expect(t.opts?.output).toBeDefined();
+    expect(t.opts?.env).toEqual({ SOURCE_DATE_EPOCH: "1700000000" });
+  });
+});
+
+describe("foreign architectures", () => {
+  const HANDLER = "/proc/sys/fs/binfmt_misc/qemu-aarch64";
+
+  it("fails before bootstrapping when the qemu-aarch64 handler is missing, with the fix", async () => {
+    const { ctx, fake } = setup("suite: trixie\narch: arm64\n", { site: "host" });
+    fake.on(`cat`, { exitCode: 1, stderr: "cat: no such file" });
+    const err = await bootstrapStep.run(ctx).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VerificationError);
+    expect((err as VerificationError).message).toContain(`${HANDLER} does not exist`);
+    expect((err as VerificationError).hint).toContain("update-binfmts --enable qemu-aarch64");
+    expect((err as VerificationError).hint).toContain("qemu-user-static");
+    expect(toolCall(fake)).toBeUndefined();
+    expect(fake.commands).not.toContain(`rm -rf --one-file-system -- ${ROOTFS}`);
+  });
+
+  it("fails for a handler without the F flag (armhf: qemu-arm), naming the builder's fix", async () => {
+    const { ctx, fake } = setup("suite: bookworm\narch: armhf\n", { site: "vm" });
+    fake.on(/^cat \/proc\/sys\/fs\/binfmt_misc\/qemu-arm$/, {
+      stdout: "enabled\ninterpreter /usr/libexec/qemu-binfmt/arm-binfmt-P\nflags: PO\noffset 0\n",
+    });
+    const err = (await bootstrapStep.run(ctx).catch((e: unknown) => e)) as VerificationError;
+    expect(err.message).toMatch(/flags "PO" without F/);
+    expect(err.hint).toContain("vm build --rebuild");
+  });
+
+  it("bootstraps arm64 when the handler is enabled with F", async () => {
+    const { ctx, fake } = setup("suite: trixie\narch: arm64\nbootstrap: {tool: mmdebstrap}\n");
+    fake.on(/binfmt_misc\/qemu-aarch64$/, {
+      stdout: "enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: POCF\noffset 0\n",
+    });
+    await bootstrapStep.run(ctx);
+    expect(toolCall(fake)?.argv).toContain("--architectures=arm64");
+  });
+
+  it("does not look at binfmt for i386 on an amd64 machine", async () => {
+    const { ctx, fake } = setup("suite: bookworm\narch: i386\n");
+    await bootstrapStep.run(ctx);
+    expect(fake.commands.some((c) => c.includes("binfmt_misc"))).toBe(false);
+    expect(toolCall(fake)?.argv).toContain("--arch=i386");
+  });
+});
+
+describe("bootstrap failures name what failed", () => {
+  it("debootstrap: the package it could not download and the mirror", async () => {
+    const { ctx, fake } = setup("suite: bookworm\nmirror: {build: 'http://mirror.local/debian'}\n");
+    fake.on("debootstrap", {
+      exitCode: 1,
+      stdout: "I: Retrieving Packages\nI: Validating Packages\n",
+      stderr: "E: Couldn't download package libc6 (2.36-9+deb12u4 amd64) from http://mirror.local/debian\n",
+    });
+    const err = (await bootstrapStep.run(ctx).catch((e: unknown) => e)) as VerificationError;
+    expect(err).toBeInstanceOf(VerificationError);
+    expect(err.message).toContain(
+      "debootstrap of bookworm amd64 from http://mirror.local/debian failed (exit code 1)",
+    );
+    expect(err.message).toContain("E: Couldn't download package libc6 (2.36-9+deb12u4 amd64)");
+    expect(err.hint).toContain("/logs/build.log");
+  });
+
+  it("debootstrap: the release file URL", async () => {
+    const { ctx, fake } = setup("suite: bookworm\n");
+    fake.on("debootstrap", {
+      exitCode: 1,
+      stderr: "E: Failed getting release file http://deb.debian.org/debian/dists/bookworm/Release\n",
+    });
+    const err = (await bootstrapStep.run(ctx).catch((e: unknown) => e)) as Error;
+    expect(err.message).toContain(
+      "Failed getting release file http://deb.debian.org/debian/dists/bookworm/Release",
+    );
+  });
+
+  it("debootstrap without a telling line: the tail of its own log", async () => {
+    const { ctx, fake } = setup("suite: bookworm\n");
+    fake.on("debootstrap", {
+      exitCode: 1,
+      stderr: "W: Failure trying to run: chroot ... dpkg --force-depends --install\n",
+    });
+    fake.on(/^tail -n 15 .*debootstrap\.log$/, {
+      stdout: "dpkg: error processing package base-files (--install):\n",
+    });
+    const err = (await bootstrapStep.run(ctx).catch((e: unknown) => e)) as Error;
+    expect(err.message).toContain("dpkg: error processing package base-files");
+  });
+
+  it("mmdebstrap: apt's fetch error", async () => {
+    const { ctx, fake } = setup("suite: trixie\nbootstrap: {tool: mmdebstrap}\n");
+    fake.on("mmdebstrap", {
+      exitCode: 1,
+      stderr: [
+        "I: running apt-get update...",
+        "E: Failed to fetch http://deb.debian.org/debian/dists/trixie/main/binary-amd64/Packages  404  Not Found [IP: 1.2.3.4 80]",
+        "E: Some index files failed to download. They have been ignored, or old ones used instead.",
+        "E: apt-get update failed",
+        "",
+      ].join("\n"),
+    });
+    const err = (await bootstrapStep.run(ctx).catch((e: unknown) => e)) as Error;
+    expect(err.message).toContain(
+      "E: Failed to fetch http://deb.debian.org/debian/dists/trixie/main/binary-amd64/Packages",
+    );
+    expect(err.message).not.toContain("Some index files");
+  });
+
+  it("an interruption stays what it is", async () => {
+    const { ctx, fake } = setup("suite: bookworm\n");
+    fake.on("debootstrap", () => {
+      throw new CommandError(["debootstrap"], "vm", { cause: "cancelled" });
+    });
+    const err = await bootstrapStep.run(ctx).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CommandError);
+  });
+});
