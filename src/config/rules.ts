@@ -18,6 +18,9 @@ export const KERNEL_FLAVOURS: Record<Arch, readonly string[]> = {
   i386: ["686-pae", "686", "rt-686-pae"],
 };
 
+/** kernel.flavour that means: no kernel and no live-boot (a root filesystem, not a live system). */
+export const NO_KERNEL = "none";
+
 const BIOS_ARCHES: readonly Arch[] = ["amd64", "i386"];
 const SECURE_BOOT_ARCHES: readonly Arch[] = ["amd64", "arm64"];
 
@@ -53,7 +56,11 @@ export function checkRules(c: ParsedImage): RuleProblem[] {
       add("squashfs.level", `${c.squashfs.compression} levels run from ${range[0]} to ${range[1]}`);
   }
 
-  if (c.kernel.flavour !== null && !KERNEL_FLAVOURS[c.arch].includes(c.kernel.flavour))
+  if (
+    c.kernel.flavour !== null &&
+    c.kernel.flavour !== NO_KERNEL &&
+    !KERNEL_FLAVOURS[c.arch].includes(c.kernel.flavour)
+  )
     add(
       "kernel.flavour",
       `${c.arch} has no kernel flavour ${c.kernel.flavour}: use one of ${KERNEL_FLAVOURS[c.arch].join(", ")}`,

@@ -48,9 +48,9 @@ export interface BuildResult {
 
 export async function build(o: BuildOptions): Promise<BuildResult> {
   const image = loadImage(o.image, { sets: o.sets });
-  const problems = verifyPlan(image);
-  if (problems.length) throw new ConfigError(problems);
   const steps = selectSteps(o.steps);
+  const problems = verifyPlan(image, steps);
+  if (problems.length) throw new ConfigError(problems);
   if (o.backend === "host" && process.getuid?.() !== 0)
     throw new UsageError(
       "--backend host runs debootstrap and chroot, which need root",
@@ -67,7 +67,8 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const log = new BuildLog(path.join(logDir, "build.log"), o.console, o.quiet);
   const sourceDateEpoch = Number(process.env.SOURCE_DATE_EPOCH ?? Math.floor(started.getTime() / 1000));
 
-  const hostWork = path.join(workDir(), image.name);
+  // Each backend keeps its own work area: a folder here, or the VM's work disk.
+  const hostWork = path.join(workDir(), image.name, o.backend);
   const timings: StepTiming[] = [];
   let state: BuildState = { done: [] };
   let machineDescription = "";
@@ -133,12 +134,14 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   await writeFile(path.join(partial, "report.json"), JSON.stringify(report, null, 2) + "\n");
   // Only a build that passed gets the plain name; a failed one keeps its logs under a name that says so.
   const dir = path.join(outRoot, failure === undefined ? name : `${name}.failed`);
+  log.say(
+    "vmlive",
+    failure === undefined
+      ? `built in ${fmtSeconds(report.seconds)}: ${dir}`
+      : `failed after ${fmtSeconds(report.seconds)}; logs and report in ${dir}`,
+  );
   await rename(partial, dir);
-  if (failure !== undefined) {
-    log.say("vmlive", `failed after ${fmtSeconds(report.seconds)}; logs and report in ${dir}`);
-    throw failure;
-  }
-  log.say("vmlive", `built in ${fmtSeconds(report.seconds)}: ${dir}`);
+  if (failure !== undefined) throw failure;
   return { dir, report };
 }
 

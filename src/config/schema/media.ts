@@ -11,7 +11,8 @@ export const kernel = z
       .nullable()
       .default(null)
       .describe(
-        "Flavour of linux-image-FLAVOUR; null picks the architecture's default (amd64, arm64, armmp, 686-pae).",
+        "Flavour of linux-image-FLAVOUR; null picks the architecture's default (amd64, arm64, armmp, 686-pae). " +
+          "none installs no kernel and no live-boot: a root filesystem to squash, not a bootable image.",
       ),
     append: z
       .array(

@@ -7,6 +7,7 @@ import { STABLE_SUITES, type Suite } from "../../config/schema/system.js";
 import { findInImage } from "../../images/files.js";
 import type { BuildContext } from "../../pipeline/context.js";
 import { inChroot, LONG, onMachine, writeInRootfs } from "./exec.js";
+import { NO_KERNEL } from "../../config/rules.js";
 
 export const SOURCES_LIST = "/etc/apt/sources.list";
 export const DEB822_SOURCES = "/etc/apt/sources.list.d/debian.sources";
@@ -75,8 +76,10 @@ export const builtinLocale = (l: string) => ["C", "C.UTF-8", "C.utf8", "POSIX"].
  * what the config's identity settings need; then the config's packages.
  */
 export function packageList(c: ImageConfig): string[] {
-  const list = [`linux-image-${c.kernel.flavour}`, "live-boot"];
-  if (c.suite !== "bullseye") list.push("zstd");
+  const list: string[] = [];
+  // kernel.flavour none: a root filesystem without kernel (containers, netboot from elsewhere).
+  if (c.kernel.flavour !== NO_KERNEL) list.push(`linux-image-${c.kernel.flavour}`, "live-boot");
+  if (c.kernel.flavour !== NO_KERNEL && c.suite !== "bullseye") list.push("zstd");
   if (c.user.sudo) list.push("sudo");
   if (c.user.shell === "/usr/bin/zsh") list.push("zsh");
   if (!builtinLocale(c.locale)) list.push("locales");
@@ -95,12 +98,14 @@ export async function useBuildSources(ctx: BuildContext): Promise<void> {
   }
   await writeInRootfs(ctx, SOURCES_LIST, buildSourcesList(c));
   await inChroot(ctx, ["rm", "-f", DEB822_SOURCES], { quiet: true });
+  if (packageList(c).length === 0) return ctx.log.say("no packages to install: apt is not needed");
   ctx.log.say(`apt-get update from ${c.mirror.build}`);
   await inChroot(ctx, ["apt-get", "update"], LONG);
 }
 
 export async function installPackages(ctx: BuildContext): Promise<void> {
   const pkgs = packageList(ctx.image.config);
+  if (pkgs.length === 0) return;
   // live-boot's 9990-netbase.sh writes /etc/network/interfaces at boot; without ifupdown the folder is missing.
   await inChroot(ctx, ["mkdir", "-p", "/etc/network"], { quiet: true });
   ctx.log.say(`installing ${pkgs.length} packages (with Recommends): ${pkgs.join(" ")}`);
