@@ -11,7 +11,7 @@ import { espCommands, espFiles, espSizeKiB, espVolumeId, type EspFile } from "./
 import { earlyConfig, renderGrubCfg } from "./boot/grub-cfg.js";
 import { bootPaths } from "./boot/layout.js";
 import { fileSize, run, test, writeFile } from "./boot/machine-files.js";
-import { biosPlatform, efiPlatform, secureBootFiles } from "./boot/platforms.js";
+import { biosPlatform, efiPlatform, secureBootFiles, SIGNED_GRUB_PREFIX } from "./boot/platforms.js";
 
 /**
  * This build's id, for the /.disk/vmlive-<id> marker GRUB searches for. It is
@@ -188,8 +188,13 @@ async function run_(ctx: BuildContext): Promise<void> {
     const env = { SOURCE_DATE_EPOCH: String(ctx.sourceDateEpoch) };
     for (const argv of espCommands(paths.efiImage, espSizeKiB(sizes), espVolumeId(isoId), staged))
       await run(ctx, argv, { env });
-    const files = staged;
-    ctx.log.say(`EFI system partition: ${files.map((f) => f.to).join(", ")}`);
+    if (sb) {
+      // Booted from CD, the signed GRUB's $prefix is /EFI/debian on the ISO 9660 file system, not
+      // on the ESP: the same early config there spares it the fallback search for /.disk/info.
+      await run(ctx, ["mkdir", "-p", `${tree}${SIGNED_GRUB_PREFIX}`]);
+      await writeFile(ctx, `${tree}${SIGNED_GRUB_PREFIX}/grub.cfg`, earlyConfig(isoId));
+    }
+    ctx.log.say(`EFI system partition: ${staged.map((f) => f.to).join(", ")}`);
   }
 }
 

@@ -16,6 +16,7 @@ import {
   SshSession,
   type SshConnectOptions,
 } from "../../src/machine/qemu/ssh-session.js";
+import { vmlive } from "../support/cli.js";
 import { machineContract } from "../support/machine-contract.js";
 
 const logDir = mkdtempSync(path.join(os.tmpdir(), "vmlive-e2e-vm-"));
@@ -163,3 +164,50 @@ describe("the builder VM", () => {
 it("leaves no temporary VM folders behind", () => {
   expect(readdirSync(os.tmpdir()).filter((d) => d.startsWith("vmlive-vm-"))).toEqual([]);
 });
+
+describe("vmlive vm shell", () => {
+  it("runs a command in a fresh bookworm builder and passes its output and exit code on", async () => {
+    const r = await vmlive(["vm", "shell", "bookworm", "--", "uname", "-m"]);
+    expect(r.exitCode, r.all).toBe(0);
+    expect(r.stdout).toBe("x86_64");
+    // The builder image made by the tests above is reused, not made again.
+    expect(r.stderr).not.toMatch(/making the bookworm-amd64 builder image/);
+    const failing = await vmlive(["vm", "shell", "bookworm", "--", "sh", "-c", "exit 7"]);
+    expect(failing.exitCode).toBe(7);
+  });
+
+  it("on SIGINT while a command runs: exit 130, no qemu left, no temporary files", async () => {
+    const tmpBefore = new Set(readdirSync(os.tmpdir()).filter((d) => d.startsWith("vmlive-")));
+    const child = vmlive(["vm", "shell", "bookworm", "--", "sleep", "600"]);
+    let stderr = "";
+    await new Promise<void>((resolve, reject) => {
+      child.stderr!.on("data", (b: Buffer) => {
+        stderr += b.toString();
+        // Interrupt once the VM is up and the command has had a moment to start.
+        if (/up in [0-9.]+ s/.test(stderr)) setTimeout(resolve, 3_000);
+      });
+      setTimeout(() => reject(new Error(`the VM did not come up:\n${stderr}`)), 300_000);
+    });
+    const qemuBefore = qemuPids();
+    expect(qemuBefore.length).toBeGreaterThan(0);
+    child.kill("SIGINT");
+    const r = await child;
+    expect(r.exitCode, r.all).toBe(130);
+    expect(r.stderr).toMatch(/interrupted by SIGINT/);
+    expect(qemuPids().filter((p) => qemuBefore.includes(p))).toEqual([]);
+    const leftovers = readdirSync(os.tmpdir()).filter((d) => d.startsWith("vmlive-") && !tmpBefore.has(d));
+    expect(leftovers).toEqual([]);
+  });
+});
+
+/** PIDs of running qemu-system processes. */
+function qemuPids(): string[] {
+  return readdirSync("/proc").filter((p) => {
+    if (!/^\d+$/.test(p)) return false;
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, "utf8").startsWith("qemu-system-");
+    } catch {
+      return false;
+    }
+  });
+}

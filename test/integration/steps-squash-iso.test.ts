@@ -187,7 +187,7 @@ describe.runIf(toolsThere && process.platform === "linux")(
     it.runIf(signedThere)("lays out shim and Debian's signed GRUB for Secure Boot (UEFI only)", async () => {
       const ctx = makeContext(
         "sb",
-        "description: secure boot\niso: {bootloaders: [uefi], secure_boot: true, timeout: 0}",
+        "description: secure boot\niso: {bootloaders: [uefi], secure_boot: true, timeout: 0, serial_console: 'ttyS0,115200n8'}",
         FULL_ROOT ?? smallRoot,
       );
       await build(ctx);
@@ -217,6 +217,10 @@ describe.runIf(toolsThere && process.platform === "linux")(
       expect(report).not.toMatch(/BIOS/);
       expect(report).toMatch(/El Torito boot img :\s+1\s+UEFI/);
       expect(existsSync(path.join(ctx.work.isoTree, "boot/grub/i386-pc"))).toBe(false);
+      // Booted from CD the signed GRUB's prefix is /EFI/debian on the ISO itself.
+      expect(sh(["cat", path.join(ctx.work.isoTree, "EFI/debian/grub.cfg")])).toContain(
+        `/.disk/vmlive-${ctx.state.isoId}`,
+      );
     });
   },
 );

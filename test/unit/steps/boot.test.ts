@@ -184,6 +184,9 @@ describe("bootStep.run", () => {
       "mcopy -m -i /work/img/efiboot.img /work/img/boot-build/esp/EFI/debian/grub.cfg ::/EFI/debian/grub.cfg",
     );
     expect(c).toContain("mmd -i /work/img/efiboot.img ::/EFI ::/EFI/BOOT ::/EFI/debian");
+    expect(writes(m).get("/work/img/iso/EFI/debian/grub.cfg")).toMatch(
+      /^search --no-floppy --set=root --file \/\.disk\/vmlive-/,
+    );
     // The BIOS side is unchanged.
     expect(c.some((x) => x.startsWith("grub-mkimage -O i386-pc-eltorito"))).toBe(true);
   });

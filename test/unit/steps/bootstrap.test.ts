@@ -1,5 +1,5 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { tempDir } from "../../support/tmp.js";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseImageConfig, type LoadedImage } from "../../../src/config/load.js";
@@ -12,7 +12,7 @@ const ROOT = "/var/lib/vmlive/work/img";
 const ROOTFS = `${ROOT}/rootfs`;
 
 function setup(yaml: string, opts: { site?: "host" | "vm" } = {}) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "vmlive-bootstrap-test-"));
+  const dir = tempDir("vmlive-bootstrap-test-");
   const imageDir = path.join(dir, "images", "img");
   mkdirSync(imageDir, { recursive: true });
   writeFileSync(path.join(imageDir, "image.yaml"), yaml);

@@ -1,5 +1,5 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { tempDir } from "../../support/tmp.js";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseImageConfig, type LoadedImage } from "../../../src/config/load.js";
@@ -60,7 +60,7 @@ export interface Setup {
 }
 
 function setup(yaml: string, files: Record<string, string> = {}): Setup {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "vmlive-customize-test-"));
+  const dir = tempDir("vmlive-customize-test-");
   const imageDir = path.join(dir, "images", "img");
   mkdirSync(imageDir, { recursive: true });
   mkdirSync(path.join(dir, "hooks"));
