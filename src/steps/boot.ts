@@ -6,6 +6,8 @@
 import { createHash } from "node:crypto";
 import type { BuildContext } from "../pipeline/context.js";
 import type { Step } from "../pipeline/steps.js";
+import { NO_KERNEL } from "../config/rules.js";
+import { problem } from "./inputs.js";
 import { VerificationError } from "../errors.js";
 import { espCommands, espFiles, espSizeKiB, espVolumeId, type EspFile } from "./boot/efiboot.js";
 import { earlyConfig, renderGrubCfg } from "./boot/grub-cfg.js";
@@ -201,7 +203,16 @@ async function run_(ctx: BuildContext): Promise<void> {
 export const bootStep: Step = {
   name: "boot",
   summary: "take out kernel and initrd, make GRUB for BIOS and UEFI",
-  verify: () => [],
+  verify: (img) =>
+    img.config.kernel.flavour === NO_KERNEL
+      ? [
+          problem(
+            img,
+            "kernel.flavour",
+            "is none, so there is no kernel to boot: build the root filesystem only, with --steps bootstrap,customize,squash",
+          ),
+        ]
+      : [],
   run: run_,
   cleanup: async (ctx) => {
     await run(ctx, ["rm", "-rf", bootPaths(ctx.work).buildDir]);
