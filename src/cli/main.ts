@@ -1,6 +1,7 @@
 // vmlive's entry point: the yargs command table and the one top-level catch.
 import yargs from "yargs";
 import { UsageError } from "../errors.js";
+import { bootCommand } from "./commands/boot.js";
 import { buildCommand } from "./commands/build.js";
 import { checkCommand } from "./commands/check.js";
 import { configCommand } from "./commands/config.js";
@@ -24,6 +25,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         "Usage: $0 <command> [options]",
     )
     .command(buildCommand(io))
+    .command(bootCommand(io))
     .command(checkCommand(io))
     .command(listCommand(io))
     .command(configCommand(io))

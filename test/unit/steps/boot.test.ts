@@ -1,37 +1,13 @@
 // The boot step against a FakeMachine: kernel discovery, files written,
 // grub-mkimage and the FAT image commands, Secure Boot layout, failures.
 import { describe, expect, it } from "vitest";
-import { parseImageConfig } from "../../../src/config/load.js";
 import { VerificationError } from "../../../src/errors.js";
-import { workPaths, type BuildContext } from "../../../src/pipeline/context.js";
 import { bootStep, isoIdFor, pickKernel } from "../../../src/steps/boot.js";
 import { espCommands, espFiles, espSizeKiB, espVolumeId } from "../../../src/steps/boot/efiboot.js";
 import { FakeMachine } from "../../support/fake-machine.js";
+import { stepContext } from "../../support/step-context.js";
 
-const W = workPaths("/work/img");
-
-function context(yaml: string, m: FakeMachine): BuildContext & { said: string[] } {
-  const said: string[] = [];
-  return {
-    image: {
-      name: "img",
-      dir: "/images/img",
-      file: "/images/img/image.yaml",
-      hooksDir: "/hooks",
-      displayFile: "images/img/image.yaml",
-      config: parseImageConfig(`description: test\n${yaml}`, "image.yaml"),
-    },
-    machine: m,
-    work: W,
-    state: { done: [] },
-    log: { say: (s) => said.push(s), output: { line: () => {} }, file: "/logs/build.log" },
-    signal: new AbortController().signal,
-    sourceDateEpoch: 1_700_000_000,
-    outDir: "/out",
-    logDir: "/logs",
-    said,
-  };
-}
+const context = (yaml: string, m: FakeMachine) => stepContext({ yaml, machine: m }).ctx;
 
 /** A builder where everything is installed and the rootfs has one kernel with live-boot. */
 function builder(): FakeMachine {

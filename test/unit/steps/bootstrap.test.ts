@@ -1,44 +1,22 @@
-import { mkdirSync, writeFileSync } from "node:fs";
-import { tempDir } from "../../support/tmp.js";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseImageConfig, type LoadedImage } from "../../../src/config/load.js";
 import { CommandError, VerificationError } from "../../../src/errors.js";
-import { workPaths, type BuildContext } from "../../../src/pipeline/context.js";
 import { bootstrapArgv, bootstrapStep, DEBIAN_KEYRING } from "../../../src/steps/bootstrap.js";
 import { FakeMachine } from "../../support/fake-machine.js";
+import { stepContext } from "../../support/step-context.js";
 
 const ROOT = "/var/lib/vmlive/work/img";
 const ROOTFS = `${ROOT}/rootfs`;
 
 function setup(yaml: string, opts: { site?: "host" | "vm" } = {}) {
-  const dir = tempDir("vmlive-bootstrap-test-");
-  const imageDir = path.join(dir, "images", "img");
-  mkdirSync(imageDir, { recursive: true });
-  writeFileSync(path.join(imageDir, "image.yaml"), yaml);
-  writeFileSync(path.join(imageDir, "mirror.gpg"), "key");
-  const image: LoadedImage = {
-    name: "img",
-    dir: imageDir,
-    file: path.join(imageDir, "image.yaml"),
-    hooksDir: path.join(dir, "hooks"),
-    displayFile: "images/img/image.yaml",
-    config: parseImageConfig("description: test\n" + yaml, "image.yaml"),
-  };
   const fake = new FakeMachine().on(/^dpkg --print-architecture$/, { stdout: "amd64\n" });
   if (opts.site) Object.defineProperty(fake, "site", { value: opts.site });
-  const said: string[] = [];
-  const ctx: BuildContext = {
-    image,
+  const { ctx, said, imageDir } = stepContext({
+    yaml,
     machine: fake,
-    work: workPaths(ROOT),
-    state: { done: [] },
-    log: { say: (m) => said.push(m), output: { line: () => undefined }, file: "/logs/build.log" },
-    signal: new AbortController().signal,
-    sourceDateEpoch: 1_700_000_000,
-    outDir: "/out",
-    logDir: "/logs",
-  };
+    root: ROOT,
+    files: { "mirror.gpg": "key" },
+  });
   return { ctx, fake, said, imageDir };
 }
 

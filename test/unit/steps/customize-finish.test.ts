@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { parseImageConfig, type LoadedImage } from "../../../src/config/load.js";
-import { workPaths, type BuildContext } from "../../../src/pipeline/context.js";
+import { parseImageConfig } from "../../../src/config/load.js";
 import { customizeStep } from "../../../src/steps/customize.js";
 import { buildSourcesList, imageSourcesFile, packageList } from "../../../src/steps/customize/apt.js";
 import { enableLocale } from "../../../src/steps/customize/system.js";
 import { FakeMachine } from "../../support/fake-machine.js";
+import { stepContext } from "../../support/step-context.js";
 
 const ROOT = "/w/img";
 const ROOTFS = `${ROOT}/rootfs`;
@@ -31,14 +31,6 @@ const writes = (fake: FakeMachine) =>
   );
 
 function setup(yaml = "suite: bookworm\n") {
-  const image: LoadedImage = {
-    name: "img",
-    dir: "/nonexistent/images/img",
-    file: "/nonexistent/images/img/image.yaml",
-    hooksDir: "/nonexistent/hooks",
-    displayFile: "images/img/image.yaml",
-    config: cfg(yaml),
-  };
   // A stateful marker: written by prepare, removed by finish.
   let marker = false;
   const fake = new FakeMachine()
@@ -58,18 +50,7 @@ function setup(yaml = "suite: bookworm\n") {
     .on(chrootIs("readlink"), { exitCode: 1 })
     .on(chrootIs("getent"), { exitCode: 2 })
     .on(/^cat .*\.customize-resolv-link$/, { exitCode: 1 });
-  const said: string[] = [];
-  const ctx: BuildContext = {
-    image,
-    machine: fake,
-    work: workPaths(ROOT),
-    state: { done: [] },
-    log: { say: (m) => said.push(m), output: { line: () => undefined }, file: "/logs/build.log" },
-    signal: new AbortController().signal,
-    sourceDateEpoch: 1_700_000_000,
-    outDir: "/out",
-    logDir: "/logs",
-  };
+  const { ctx, said } = stepContext({ yaml, machine: fake, root: ROOT });
   return { ctx, fake, said, isMarked: () => marker };
 }
 

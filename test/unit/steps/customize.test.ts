@@ -1,13 +1,10 @@
-import { mkdirSync, writeFileSync } from "node:fs";
-import { tempDir } from "../../support/tmp.js";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseImageConfig, type LoadedImage } from "../../../src/config/load.js";
 import { CommandError, VerificationError } from "../../../src/errors.js";
 import type { ExecOptions } from "../../../src/machine/machine.js";
-import { workPaths, type BuildContext } from "../../../src/pipeline/context.js";
 import { customizeStep } from "../../../src/steps/customize.js";
 import { FakeMachine, type Call } from "../../support/fake-machine.js";
+import { stepContext } from "../../support/step-context.js";
 
 const ROOT = "/srv/work/img";
 const ROOTFS = `${ROOT}/rootfs`;
@@ -51,47 +48,19 @@ function written(fake: FakeMachine): Map<string, { text: string; mode: string }>
   return m;
 }
 
-export interface Setup {
-  ctx: BuildContext;
-  fake: FakeMachine;
-  said: string[];
-  lines: string[];
-  imageDir: string;
-}
-
-function setup(yaml: string, files: Record<string, string> = {}): Setup {
-  const dir = tempDir("vmlive-customize-test-");
-  const imageDir = path.join(dir, "images", "img");
-  mkdirSync(imageDir, { recursive: true });
-  mkdirSync(path.join(dir, "hooks"));
-  writeFileSync(path.join(imageDir, "image.yaml"), yaml);
-  for (const [f, text] of Object.entries(files)) {
-    const p = path.join(f.startsWith("hooks/") ? dir : imageDir, f);
-    mkdirSync(path.dirname(p), { recursive: true });
-    writeFileSync(p, text, { mode: 0o755 });
-  }
-  const image: LoadedImage = {
-    name: "img",
-    dir: imageDir,
-    file: path.join(imageDir, "image.yaml"),
-    hooksDir: path.join(dir, "hooks"),
-    displayFile: "images/img/image.yaml",
-    config: parseImageConfig("description: test\n" + yaml, "image.yaml"),
-  };
-  const fake = realisticFake();
-  const said: string[] = [];
-  const lines: string[] = [];
-  const ctx: BuildContext = {
-    image,
+function setup(yaml: string, files: Record<string, string> = {}) {
+  const {
+    ctx,
     machine: fake,
-    work: workPaths(ROOT),
-    state: { done: [] },
-    log: { say: (m) => said.push(m), output: { line: (_s, t) => lines.push(t) }, file: "/logs/build.log" },
-    signal: new AbortController().signal,
-    sourceDateEpoch: 1_700_000_000,
-    outDir: "/out",
-    logDir: "/logs",
-  };
+    said,
+    lines,
+    imageDir,
+  } = stepContext({
+    yaml,
+    machine: realisticFake(),
+    root: ROOT,
+    files,
+  });
   return { ctx, fake, said, lines, imageDir };
 }
 

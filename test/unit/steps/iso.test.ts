@@ -1,37 +1,14 @@
 // The xorriso argv builder and the iso step against a FakeMachine.
 import { describe, expect, it } from "vitest";
-import { parseImageConfig } from "../../../src/config/load.js";
 import { VerificationError } from "../../../src/errors.js";
-import { workPaths, type BuildContext } from "../../../src/pipeline/context.js";
 import { isoPath, isoStep } from "../../../src/steps/iso.js";
 import { modificationDate, xorrisoArgv } from "../../../src/steps/iso/xorriso.js";
 import { FakeMachine } from "../../support/fake-machine.js";
+import { stepContext } from "../../support/step-context.js";
 
-const W = workPaths("/work/img");
 const ISO = "/work/img/out/img-bookworm-amd64.iso";
 
-function context(yaml: string, m: FakeMachine): BuildContext & { said: string[] } {
-  const said: string[] = [];
-  return {
-    image: {
-      name: "img",
-      dir: "/images/img",
-      file: "/images/img/image.yaml",
-      hooksDir: "/hooks",
-      displayFile: "images/img/image.yaml",
-      config: parseImageConfig(`description: test\n${yaml}`, "image.yaml"),
-    },
-    machine: m,
-    work: W,
-    state: { done: [] },
-    log: { say: (s) => said.push(s), output: { line: () => {} }, file: "/logs/build.log" },
-    signal: new AbortController().signal,
-    sourceDateEpoch: 1_700_000_000,
-    outDir: "/out",
-    logDir: "/logs",
-    said,
-  };
-}
+const context = (yaml: string, m: FakeMachine) => stepContext({ yaml, machine: m }).ctx;
 
 function builder(isoBytes = 240707584): FakeMachine {
   return new FakeMachine()

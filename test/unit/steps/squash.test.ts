@@ -4,11 +4,10 @@
 import { describe, expect, it } from "vitest";
 import { parseImageConfig } from "../../../src/config/load.js";
 import { VerificationError } from "../../../src/errors.js";
-import { workPaths, type BuildContext } from "../../../src/pipeline/context.js";
 import { countListing, mksquashfsArgv, parseSuperblock, squashStep } from "../../../src/steps/squash.js";
 import { FakeMachine } from "../../support/fake-machine.js";
+import { stepContext } from "../../support/step-context.js";
 
-const W = workPaths("/work/img");
 const SQ = "/work/img/iso/live/filesystem.squashfs";
 
 // `unsquashfs -s` of the prototype's filesystem.squashfs (squashfs-tools 4.5.1).
@@ -57,28 +56,7 @@ Filesystem filter options:
 -no-progress		don't display the progress bar
 `;
 
-function context(yaml: string, m: FakeMachine): BuildContext & { said: string[] } {
-  const said: string[] = [];
-  return {
-    image: {
-      name: "img",
-      dir: "/images/img",
-      file: "/images/img/image.yaml",
-      hooksDir: "/hooks",
-      displayFile: "images/img/image.yaml",
-      config: parseImageConfig(`description: test\n${yaml}`, "image.yaml"),
-    },
-    machine: m,
-    work: W,
-    state: { done: [] },
-    log: { say: (s) => said.push(s), output: { line: () => {} }, file: "/logs/build.log" },
-    signal: new AbortController().signal,
-    sourceDateEpoch: 1_700_000_000,
-    outDir: "/out",
-    logDir: "/logs",
-    said,
-  };
-}
+const context = (yaml: string, m: FakeMachine) => stepContext({ yaml, machine: m }).ctx;
 
 function builder(): FakeMachine {
   return new FakeMachine()
@@ -181,10 +159,10 @@ describe("squashStep.run", () => {
     const m = builder().on((a) => a[0] === "mksquashfs" && a[1] === "-help", {
       stderr: "-comp <comp>\n-noappend\n",
     });
-    const ctx = context("", m);
+    const { ctx, said } = stepContext({ machine: m });
     await squashStep.run(ctx);
     expect(m.commands.find((c) => c.startsWith("mksquashfs /work"))).not.toContain("-exit-on-error");
-    expect(ctx.said.join("\n")).toMatch(/warning: .*no -exit-on-error/);
+    expect(said.join("\n")).toMatch(/warning: .*no -exit-on-error/);
   });
 
   const fails = async (m: FakeMachine, re: RegExp, yaml = "") => {

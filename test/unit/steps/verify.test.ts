@@ -1,12 +1,11 @@
 // The verify step against xorriso's real reports on the prototype's ISO
 // (/tmp/proto-iso/final/vmlive.iso, xorriso 1.5.4).
 import { describe, expect, it } from "vitest";
-import { parseImageConfig } from "../../../src/config/load.js";
 import { VerificationError } from "../../../src/errors.js";
-import { workPaths, type BuildContext } from "../../../src/pipeline/context.js";
 import { parseElTorito, parseLsdl } from "../../../src/steps/iso/xorriso.js";
 import { bootProblems, fileProblems, verifyStep } from "../../../src/steps/verify.js";
 import { FakeMachine } from "../../support/fake-machine.js";
+import { stepContext } from "../../support/step-context.js";
 
 const ID = "20261122T023740Z-final";
 // `xorriso -indev vmlive.iso -report_el_torito plain -report_system_area plain`, stdout.
@@ -60,33 +59,16 @@ const LSDL = `-r--r--r--    1 0        0              45 Nov 22 02:39 '/.disk/in
 `;
 const ISO = "/work/img/out/img-bookworm-amd64.iso";
 
-function context(yaml: string, m: FakeMachine): BuildContext & { said: string[] } {
-  const said: string[] = [];
-  return {
-    image: {
-      name: "img",
-      dir: "/images/img",
-      file: "/images/img/image.yaml",
-      hooksDir: "/hooks",
-      displayFile: "images/img/image.yaml",
-      config: parseImageConfig(`description: test\n${yaml}`, "image.yaml"),
-    },
+const context = (yaml: string, m: FakeMachine) =>
+  stepContext({
+    yaml,
     machine: m,
-    work: workPaths("/work/img"),
     state: {
-      done: [],
       isoId: ID,
       squashfs: { path: "/work/img/iso/live/filesystem.squashfs", bytes: 194617344, files: 13304 },
       iso: { path: ISO, bytes: 240707584 },
     },
-    log: { say: (s) => said.push(s), output: { line: () => {} }, file: "/logs/build.log" },
-    signal: new AbortController().signal,
-    sourceDateEpoch: 1_700_000_000,
-    outDir: "/out",
-    logDir: "/logs",
-    said,
-  };
-}
+  });
 
 const iso = (report: string, lsdl: string) =>
   new FakeMachine()
@@ -123,17 +105,17 @@ describe("xorriso report readers", () => {
 describe("verifyStep.run", () => {
   it("passes on the prototype's ISO", async () => {
     const m = iso(REPORT, LSDL);
-    const ctx = context("", m);
+    const { ctx, said } = context("", m);
     await verifyStep.run(ctx);
     expect(m.commands).toEqual([
       `xorriso -indev ${ISO} -report_el_torito plain -report_system_area plain`,
       `xorriso -indev ${ISO} -find / -type f -exec lsdl`,
     ]);
-    expect(ctx.said.at(-1)).toMatch(/El Torito BIOS \+ UEFI/);
+    expect(said.at(-1)).toMatch(/El Torito BIOS \+ UEFI/);
   });
 
   const fails = async (m: FakeMachine, re: RegExp, yaml = "") => {
-    const err = await verifyStep.run(context(yaml, m)).catch((e: unknown) => e);
+    const err = await verifyStep.run(context(yaml, m).ctx).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(VerificationError);
     expect((err as Error).message).toMatch(re);
   };
@@ -181,7 +163,7 @@ describe("verifyStep.run", () => {
   });
 
   it("fails clearly when there is no ISO in the state", async () => {
-    const ctx = context("", new FakeMachine());
+    const { ctx } = context("", new FakeMachine());
     ctx.state.iso = undefined;
     await expect(verifyStep.run(ctx)).rejects.toThrow(/no ISO to verify/);
   });
