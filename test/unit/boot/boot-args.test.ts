@@ -29,7 +29,9 @@ describe("bootArgv", () => {
   it("boots a USB stick on OVMF: xHCI usb-storage, firmware code read-only, a private copy of its variables", () => {
     const argv = bootArgv({ ...base, way: { media: "usb", firmware: "uefi" }, varsFile: "/t/vars.fd" });
     const drives = after(argv, "-drive");
-    expect(drives[0]).toMatch(/^if=pflash,format=raw,unit=0,readonly=on,file=\/usr\/share\/OVMF\/OVMF_CODE_4M.fd$/);
+    expect(drives[0]).toMatch(
+      /^if=pflash,format=raw,unit=0,readonly=on,file=\/usr\/share\/OVMF\/OVMF_CODE_4M.fd$/,
+    );
     expect(drives[1]).toBe("if=pflash,format=raw,unit=1,file=/t/vars.fd");
     expect(drives[2]).toBe("if=none,id=usb0,file=/o/x.iso,format=raw,readonly=on");
     expect(after(argv, "-device")).toContain("usb-storage,bus=xhci.0,drive=usb0,bootindex=0");
