@@ -2,9 +2,9 @@
 // so failures always come back as CommandError with argv, exit code and the
 // tail of stderr, and every command gets the same timeout, watchdog and
 // cancellation handling.
-import { readdir, readFile } from "node:fs/promises";
 import { constants } from "node:os";
 import { execa } from "execa";
+import { cpuProgress, processTree, treeCpuTicks } from "./proc.js";
 import { CommandError, type CommandSite } from "../errors.js";
 import type { ExecOptions, ExecResult } from "../machine/machine.js";
 
@@ -70,11 +70,18 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
   }
   if (opts.idleTimeoutMs !== undefined) {
     const ms = opts.idleTimeoutMs;
-    const tick = () => {
-      if (Date.now() - lastOutput >= ms)
-        stop(`no output for ${Math.round(ms / 1000)} s: stopped by the inactivity watchdog`, opts.onIdle);
+    // Silent but computing (update-initramfs, mksquashfs) is progress, not a hang.
+    const busy = cpuProgress(() => (child.pid ? treeCpuTicks(child.pid) : Promise.resolve(0)));
+    void busy(); // the first sample: later checks compare with it
+    let checking = false;
+    const tick = async () => {
+      if (checking || stopCause !== undefined || Date.now() - lastOutput < ms) return;
+      checking = true;
+      if (await busy()) lastOutput = Date.now();
+      else stop(`no output and no progress for ${Math.round(ms / 1000)} s: stopped by the inactivity watchdog`, opts.onIdle);
+      checking = false;
     };
-    timers.push(setInterval(tick, Math.min(1_000, ms)));
+    timers.push(setInterval(() => void tick(), Math.min(1_000, ms)));
   }
   const r = await child.finally(() => {
     for (const t of timers) clearTimeout(t);
@@ -113,24 +120,15 @@ async function killTree(
   also: readonly number[] = [],
 ): Promise<number[]> {
   if (pid === undefined) return [];
-  const children = new Map<number, number[]>();
-  for (const name of await readdir("/proc").catch(() => [] as string[])) {
-    if (!/^\d+$/.test(name)) continue;
-    const stat = await readFile(`/proc/${name}/stat`, "utf8").catch(() => "");
-    // "pid (comm) state ppid ...": comm may itself contain ") ".
-    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-    if (ppid) children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
-  }
-  const tree = [pid];
-  for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i]!) ?? []));
-  for (const p of new Set([...tree, ...also])) {
+  const pids = [...new Set([pid, ...(await processTree(pid)).map((e) => e.pid), ...also])];
+  for (const p of pids) {
     try {
       process.kill(p, signal);
     } catch {
       // already gone
     }
   }
-  return [...new Set([...tree, ...also])];
+  return pids;
 }
 
 /** Split a stream into lines for `cb`; `onChunk` hears every chunk (progress bars print no newline). */

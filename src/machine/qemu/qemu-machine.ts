@@ -10,6 +10,7 @@ import path from "node:path";
 import { CommandError, VerificationError } from "../../errors.js";
 import { run, startBackground, tailLines, type BackgroundProcess } from "../../process/run.js";
 import type { ExecOptions, ExecResult, Machine } from "../machine.js";
+import { cpuProgress, treeCpuTicks } from "../../process/proc.js";
 import { shellJoin } from "../../process/quote.js";
 import { qemuArgv, type Accel } from "./args.js";
 import type { BuilderImage } from "./builder-image.js";
@@ -172,7 +173,13 @@ export class QemuMachine implements Machine {
         await this.collectDiagnostics(argv);
         await callerOnIdle?.();
       };
-      return await this.session().exec(argv, { ...opts, onIdle });
+      // Silent but computing is progress: the VM's CPU time tells (update-initramfs under TCG).
+      const isBusy =
+        opts.idleTimeoutMs === undefined || this.qemu.pid === undefined
+          ? undefined
+          : cpuProgress(() => treeCpuTicks(this.qemu.pid!), 0.2);
+      void isBusy?.();
+      return await this.session().exec(argv, { ...opts, onIdle, isBusy });
     } catch (e) {
       if (e instanceof CommandError && !this.qemu.running) {
         // The VM itself died: say so, with what its console said last.

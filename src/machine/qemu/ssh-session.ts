@@ -35,6 +35,11 @@ export interface SshConnectOptions {
 export interface SshExecOptions extends ExecOptions {
   /** Called once when the inactivity watchdog fires, before the command is killed (as in run()). */
   onIdle?: () => Promise<unknown>;
+  /**
+   * Asked when the command has been silent for idleTimeoutMs: true means it is
+   * still making progress (the VM computes), so the watchdog waits another period.
+   */
+  isBusy?: () => Promise<boolean>;
 }
 
 export const HOST_KEY_MISMATCH =
@@ -226,16 +231,19 @@ export class SshSession implements AsyncDisposable {
       }
       if (opts.idleTimeoutMs !== undefined) {
         const ms = opts.idleTimeoutMs;
-        const tick = setInterval(
-          () => {
-            if (Date.now() - lastOutput >= ms)
-              stop(
-                `no output for ${Math.round(ms / 1000)} s: stopped by the inactivity watchdog`,
-                opts.onIdle,
-              );
-          },
-          Math.min(1_000, ms),
-        );
+        let checking = false;
+        const check = async () => {
+          if (checking || stopCause !== undefined || Date.now() - lastOutput < ms) return;
+          checking = true;
+          if (await (opts.isBusy?.() ?? Promise.resolve(false)).catch(() => false)) lastOutput = Date.now();
+          else
+            stop(
+              `no output and no progress for ${Math.round(ms / 1000)} s: stopped by the inactivity watchdog`,
+              opts.onIdle,
+            );
+          checking = false;
+        };
+        const tick = setInterval(() => void check(), Math.min(1_000, ms));
         timers.push(tick);
       }
       opts.signal?.addEventListener("abort", onAbort, { once: true });
