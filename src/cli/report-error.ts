@@ -30,7 +30,10 @@ export function reportError(err: unknown): Reported {
       exitCode: ExitCode.usage,
     };
   if (err instanceof InterruptedError)
-    return { text: `vmlive: ${err.message}`, exitCode: ExitCode.interrupted };
+    return {
+      text: `vmlive: ${err.message}; stopped what was running and cleaned up`,
+      exitCode: err.signal === "SIGTERM" ? ExitCode.terminated : ExitCode.interrupted,
+    };
   if (err instanceof StepError) {
     const inner = reportError(err.cause);
     return {

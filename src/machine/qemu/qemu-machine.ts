@@ -123,6 +123,11 @@ export class QemuMachine implements Machine {
     }
   }
 
+  /** The qemu process on the host. */
+  get qemuPid(): number | undefined {
+    return this.qemu.pid;
+  }
+
   /** Where and how to reach the VM's sshd: the port and this VM's key files. */
   sshTarget(): {
     port: number;
