@@ -22,7 +22,11 @@ async function procTable(): Promise<ProcEntry[]> {
     if (!stat) continue;
     // "pid (comm) state ppid ... utime stime ...": comm may itself contain ") ".
     const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    out.push({ pid: Number(name), ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) });
+    out.push({
+      pid: Number(name),
+      ppid: Number(f[1]),
+      ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]),
+    });
   }
   return out;
 }

@@ -78,7 +78,11 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
       if (checking || stopCause !== undefined || Date.now() - lastOutput < ms) return;
       checking = true;
       if (await busy()) lastOutput = Date.now();
-      else stop(`no output and no progress for ${Math.round(ms / 1000)} s: stopped by the inactivity watchdog`, opts.onIdle);
+      else
+        stop(
+          `no output and no progress for ${Math.round(ms / 1000)} s: stopped by the inactivity watchdog`,
+          opts.onIdle,
+        );
       checking = false;
     };
     timers.push(setInterval(() => void tick(), Math.min(1_000, ms)));

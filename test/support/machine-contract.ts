@@ -295,7 +295,9 @@ export function machineContract(name: string, make: () => Promise<Machine>, caps
         const err = await rejection(
           exec(["sh", "-c", `echo started; sleep ${duration}; echo never`], { idleTimeoutMs: 1_500 }),
         );
-        expect(err.detail.cause).toBe("no output and no progress for 2 s: stopped by the inactivity watchdog");
+        expect(err.detail.cause).toBe(
+          "no output and no progress for 2 s: stopped by the inactivity watchdog",
+        );
         expect(Date.now() - t0).toBeLessThan(15_000);
         expect(await gone(pattern)).toBe(true);
       },
