@@ -5,15 +5,14 @@
 // the VM: any other key is refused.
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { chmod, mkdir, rename, rm, stat } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rename, rm, stat } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
-import type { Duplex, Readable, Writable } from "node:stream";
+import type { Duplex, Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
-import { execa } from "execa";
 import { NodeSSH } from "node-ssh";
 import { CommandError } from "../../errors.js";
-import { shellJoin } from "../../process/quote.js";
-import { signalExitCode, tailLines } from "../../process/run.js";
+import { run, signalExitCode, tailLines } from "../../process/run.js";
 import type { ExecOptions, ExecResult, OutputSink } from "../machine.js";
 import { killGroupCommand, PID_MARKER, remoteCommand } from "./remote-command.js";
 
@@ -352,13 +351,27 @@ export class SshSession implements AsyncDisposable {
     }
   }
 
-  /** Folder upload: host `tar -c` piped into the VM's `tar -x`, modes and symlinks kept, files owned by root. */
+  /**
+   * Folders travel as one tar file over the same checked file transfer (size and sha256 on
+   * both sides): modes and symlinks kept, files owned by root in the VM.
+   */
   private async uploadFolder(hostDir: string, remoteDir: string): Promise<void> {
-    await this.tarPipe(
-      "upload",
-      ["tar", "-C", hostDir, "-cf", "-", "."],
-      ["sh", "-c", 'mkdir -p -- "$1" && exec tar -C "$1" --no-same-owner -xpf -', "sh", remoteDir],
-    );
+    const local = await mkdtemp(path.join(os.tmpdir(), "vmlive-tar-"));
+    const remoteTar = `/tmp/.vmlive-upload-${randomBytes(6).toString("hex")}.tar`;
+    try {
+      await run(["tar", "-C", hostDir, "-cf", path.join(local, "folder.tar"), "."]);
+      await this.upload(path.join(local, "folder.tar"), remoteTar);
+      await this.exec([
+        "sh",
+        "-c",
+        'mkdir -p -- "$1" && tar -C "$1" --no-same-owner -xpf "$2"; s=$?; rm -f -- "$2"; exit $s',
+        "untar",
+        remoteDir,
+        remoteTar,
+      ]);
+    } finally {
+      await rm(local, { recursive: true, force: true });
+    }
   }
 
   private async downloadFolder(remoteDir: string, hostPath: string): Promise<void> {
@@ -373,55 +386,21 @@ export class SshSession implements AsyncDisposable {
           path.dirname(hostPath),
           `.${path.basename(hostPath)}.vmlive-partial-${randomBytes(4).toString("hex")}`,
         );
-    await mkdir(target, { recursive: true });
+    const local = await mkdtemp(path.join(os.tmpdir(), "vmlive-tar-"));
+    const remoteTar = `/tmp/.vmlive-download-${randomBytes(6).toString("hex")}.tar`;
     try {
-      await this.tarPipe(
-        "download",
-        ["tar", "-C", target, "--no-same-owner", "-xpf", "-"],
-        ["tar", "-C", remoteDir, "-cf", "-", "."],
-      );
+      await this.exec(["tar", "-C", remoteDir, "-cf", remoteTar, "."]);
+      await this.download(remoteTar, path.join(local, "folder.tar"));
+      await mkdir(target, { recursive: true });
+      await run(["tar", "-C", target, "--no-same-owner", "-xpf", path.join(local, "folder.tar")]);
       if (!exists) await rename(target, hostPath);
     } catch (err) {
       if (!exists) await rm(target, { recursive: true, force: true });
       throw this.transferError(err);
+    } finally {
+      await this.exec(["rm", "-f", "--", remoteTar], { check: false }).catch(() => undefined);
+      await rm(local, { recursive: true, force: true });
     }
-  }
-
-  /**
-   * A tar stream between a host process and a VM command: host stdout into the VM command's stdin
-   * (upload) or the VM command's stdout into host stdin (download). A byte pipe between two
-   * processes is something run() (string results) cannot express, hence execa directly.
-   */
-  private async tarPipe(
-    direction: "upload" | "download",
-    hostArgv: string[],
-    vmArgv: string[],
-  ): Promise<void> {
-    // Open the channel first: the host process starts only when its output has somewhere to go.
-    const channel = await this.openChannel(shellJoin(vmArgv));
-    const [file, ...args] = hostArgv as [string, ...string[]];
-    const host =
-      direction === "upload"
-        ? execa(file, args, { stdin: "ignore", buffer: { stdout: false, stderr: true }, reject: false })
-        : execa(file, args, { stdin: "pipe", stdout: "ignore", reject: false });
-    const vm = this.attach(
-      channel,
-      vmArgv,
-      direction === "upload" ? { stdin: host.stdout! } : { stdout: host.stdin! },
-    );
-    const [h, vmCheck] = await Promise.all([host, vm]);
-    const hostCheck = () => {
-      if (h.exitCode !== 0)
-        throw new CommandError(hostArgv, "host", {
-          exitCode: h.exitCode ?? signalExitCode(h.signal),
-          signal: h.signal,
-          tail: tailLines(String(h.stderr ?? "")) || h.message,
-        });
-    };
-    // Report the producer's failure first: the consumer's is usually its consequence.
-    if (direction === "upload") hostCheck();
-    vmCheck();
-    hostCheck();
   }
 
   /** Size and sha256 of a file in the VM (optionally setting its mode first). */
@@ -467,54 +446,6 @@ export class SshSession implements AsyncDisposable {
       } catch (err) {
         reject(err instanceof Error ? err : new Error(String(err)));
       }
-    });
-  }
-
-  /** Wire a channel's stdin and/or stdout to byte streams (tar); resolves when it closes, with a check of how it ended. */
-  private attach(
-    channel: Ssh2Channel,
-    argv: readonly string[],
-    io: { stdin?: Readable; stdout?: Writable },
-  ): Promise<() => void> {
-    return new Promise((resolve) => {
-      let stderr = "";
-      let code: number | undefined;
-      let signal: string | undefined;
-      channel.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-      channel.on("exit", (c: number | null, s?: string) =>
-        typeof c === "number" ? (code = c) : (signal = s),
-      );
-      channel.on("error", () => undefined);
-      let closed = false;
-      if (io.stdout) {
-        // If the host side stops reading early (its tar failed), close the channel so the VM's tar cannot block.
-        const abandon = () => closed || channel.readableEnded || channel.close();
-        io.stdout.on("error", abandon); // the host side's own failure is reported by its exit code
-        io.stdout.on("close", abandon);
-        channel.pipe(io.stdout);
-      } else channel.resume();
-      if (io.stdin) io.stdin.pipe(channel);
-      else channel.end();
-      channel.on("close", () => {
-        closed = true;
-        // If the VM side ended early, stop the host's producer rather than leave it blocked on a full pipe.
-        if (io.stdin && !io.stdin.readableEnded) io.stdin.destroy();
-        const check = () => {
-          const noStatus = code === undefined && signal === undefined;
-          if (noStatus || code !== 0)
-            throw new CommandError(argv, "vm", {
-              exitCode: code ?? (signal ? signalExitCode(signal) : undefined),
-              signal,
-              tail: tailLines(stderr),
-              cause: noStatus
-                ? this.dropped
-                  ? this.dropCause()
-                  : "the command ended without an exit status"
-                : undefined,
-            });
-        };
-        resolve(check);
-      });
     });
   }
 
