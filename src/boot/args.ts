@@ -1,7 +1,7 @@
 // The qemu command line that boots a finished ISO one way: as a CD or as a
 // USB stick, on BIOS (SeaBIOS) or UEFI (OVMF, AAVMF for arm64). A pure
 // function of its spec, so tests can read it.
-import type { Accel } from "../machine/qemu/args.js";
+import { esc, type Accel } from "../machine/qemu/args.js";
 
 export const MEDIA = ["cd", "usb"] as const;
 export const FIRMWARES = ["bios", "uefi"] as const;
@@ -33,8 +33,6 @@ export interface BootSpec {
   /** HMP monitor socket, for screendump. */
   monitorSocket: string;
 }
-
-const esc = (p: string) => p.replaceAll(",", ",,");
 
 export function bootArgv(s: BootSpec): string[] {
   const arm = s.arch === "arm64";

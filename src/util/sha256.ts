@@ -4,6 +4,6 @@ import { createReadStream } from "node:fs";
 /** sha256 of a file, streamed (ISOs are gigabytes). */
 export async function sha256File(file: string): Promise<string> {
   const h = createHash("sha256");
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
   return h.digest("hex");
 }

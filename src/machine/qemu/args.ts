@@ -22,7 +22,7 @@ export interface VmSpec {
 }
 
 /** qemu option values separate fields with commas; a comma in a path is written twice. */
-const esc = (p: string) => p.replaceAll(",", ",,");
+export const esc = (p: string) => p.replaceAll(",", ",,");
 
 export function qemuArgv(s: VmSpec): string[] {
   const binary = s.arch === "amd64" ? "qemu-system-x86_64" : "qemu-system-aarch64";

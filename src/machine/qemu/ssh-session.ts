@@ -3,8 +3,7 @@
 // folder transfers. It connects to 127.0.0.1 only (qemu's user-mode network
 // forwards a host port to the guest's sshd) and pins the host key vmlive gave
 // the VM: any other key is refused.
-import { createHash, randomBytes } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { chmod, mkdir, mkdtemp, rename, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -13,6 +12,7 @@ import { StringDecoder } from "node:string_decoder";
 import { NodeSSH } from "node-ssh";
 import { CommandError } from "../../errors.js";
 import { run, signalExitCode, tailLines } from "../../process/run.js";
+import { sha256File } from "../../util/sha256.js";
 import type { ExecOptions, ExecResult, OutputSink } from "../machine.js";
 import { killGroupCommand, PID_MARKER, remoteCommand } from "./remote-command.js";
 
@@ -541,12 +541,6 @@ function checkSame(
     throw new Error(
       `${what} is corrupt: sent ${sent.size} bytes with sha256 ${sent.sha256}, received ${got.size} bytes with sha256 ${got.sha256}`,
     );
-}
-
-async function sha256File(file: string): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest("hex");
 }
 
 function delay(ms: number): Promise<void> {
