@@ -49,7 +49,7 @@ export function qemuArgv(s: VmSpec): string[] {
     "-initrd",
     s.initrd,
     "-append",
-    `console=${console} root=/dev/vda rw quiet net.ifnames=0`,
+    `console=${console} root=/dev/vda rw quiet net.ifnames=0 mitigations=off`,
     // cache=unsafe: the root overlay is thrown away; the work disk is synced by the guest's poweroff.
     "-drive",
     `file=${esc(s.rootDisk)},if=virtio,format=qcow2,cache=unsafe,discard=unmap`,
