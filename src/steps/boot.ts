@@ -13,7 +13,15 @@ import { espCommands, espFiles, espSizeKiB, espVolumeId, type EspFile } from "./
 import { earlyConfig, renderGrubCfg } from "./boot/grub-cfg.js";
 import { bootPaths } from "./boot/layout.js";
 import { fileSize, run, test, writeFile } from "./boot/machine-files.js";
-import { biosPlatform, efiPlatform, secureBootFiles, SIGNED_GRUB_PREFIX } from "./boot/platforms.js";
+import { unpackFromArchive } from "./boot/archive-debs.js";
+import {
+  BIOS_HYBRID_MBR,
+  biosPlatform,
+  efiPlatform,
+  secureBootFiles,
+  SIGNED_GRUB_PREFIX,
+  type GrubPlatform,
+} from "./boot/platforms.js";
 
 /**
  * This build's id, for the /.disk/vmlive-<id> marker GRUB searches for. It is
@@ -55,6 +63,38 @@ async function need(ctx: BuildContext, flag: "-d" | "-f", path: string, pkg: str
     );
 }
 
+/**
+ * Where grub-mkimage finds each platform's modules: the builder's own folder
+ * where it has the platform's package, else the package of the image's suite
+ * and architecture unpacked from the build mirror (an amd64 builder cannot
+ * install arm64's GRUB, and has no ia32 EFI GRUB unless asked to).
+ */
+async function grubModuleDirs(
+  ctx: BuildContext,
+  platforms: readonly (GrubPlatform | undefined)[],
+): Promise<(p: GrubPlatform) => string> {
+  const wanted = platforms.filter((p): p is GrubPlatform => p !== undefined);
+  const missing: GrubPlatform[] = [];
+  for (const p of wanted) if (!(await test(ctx, "-d", p.dir))) missing.push(p);
+  const dirs = new Map(wanted.map((p) => [p.format, p.dir]));
+  if (missing.length) {
+    const root = await unpackFromArchive(
+      ctx,
+      missing.map((p) => p.pkg),
+      `${bootPaths(ctx.work).buildDir}/archive`,
+    );
+    for (const p of missing) {
+      const dir = `${root}${p.dir}`;
+      if (!(await test(ctx, "-f", `${dir}/kernel.img`)))
+        throw new VerificationError(
+          `${p.pkg} from ${ctx.image.config.mirror.build} has no ${p.dir}/kernel.img`,
+        );
+      dirs.set(p.format, dir);
+    }
+  }
+  return (p) => dirs.get(p.format)!;
+}
+
 async function needProgram(ctx: BuildContext, program: string, pkg: string): Promise<void> {
   const r = await run(ctx, ["sh", "-c", 'command -v "$1"', "which", program], { check: false, quiet: true });
   if (r.exitCode !== 0)
@@ -78,13 +118,8 @@ async function run_(ctx: BuildContext): Promise<void> {
 
   // The builder's tools, checked before anything is changed.
   await needProgram(ctx, "grub-mkimage", "grub-common");
-  if (bios) {
-    await need(ctx, "-d", bios.dir, bios.pkg);
-    await need(ctx, "-f", bios.mbr, bios.pkg);
-  }
   if (uefi) {
-    if (!sb) await need(ctx, "-d", uefi.dir, uefi.pkg);
-    else for (const f of [sb.shim, sb.grub]) await need(ctx, "-f", f, sb.pkgs);
+    if (sb) for (const f of [sb.shim, sb.grub]) await need(ctx, "-f", f, sb.pkgs);
     await needProgram(ctx, "mkfs.vfat", "dosfstools");
     await needProgram(ctx, "mcopy", "mtools");
   }
@@ -110,6 +145,7 @@ async function run_(ctx: BuildContext): Promise<void> {
   await run(ctx, [
     "rm",
     "-rf",
+    "--one-file-system",
     paths.buildDir,
     `${tree}/boot`,
     `${tree}/.disk`,
@@ -139,6 +175,7 @@ async function run_(ctx: BuildContext): Promise<void> {
   const tools = await run(ctx, ["grub-mkimage", "--version"], { quiet: true, check: false });
   ctx.state.tools = { ...ctx.state.tools, "grub-mkimage": tools.stdout.trim() };
 
+  const moduleDir = await grubModuleDirs(ctx, [bios, sb ? undefined : uefi]);
   if (bios) {
     await run(ctx, ["mkdir", "-p", `${tree}/boot/grub/i386-pc`]);
     await run(ctx, [
@@ -146,7 +183,7 @@ async function run_(ctx: BuildContext): Promise<void> {
       "-O",
       bios.format,
       "-d",
-      bios.dir,
+      moduleDir(bios),
       "-p",
       "/boot/grub",
       "-c",
@@ -155,7 +192,7 @@ async function run_(ctx: BuildContext): Promise<void> {
       `${tree}/${paths.eltoritoInTree}`,
       ...bios.modules,
     ]);
-    await run(ctx, ["cp", bios.mbr, paths.mbrImage]);
+    await run(ctx, ["cp", `${moduleDir(bios)}/${BIOS_HYBRID_MBR}`, paths.mbrImage]);
   }
 
   if (uefi) {
@@ -166,7 +203,7 @@ async function run_(ctx: BuildContext): Promise<void> {
         "-O",
         uefi.format,
         "-d",
-        uefi.dir,
+        moduleDir(uefi),
         "-p",
         "/boot/grub",
         "-c",

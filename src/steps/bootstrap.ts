@@ -70,9 +70,26 @@ export async function checkForeignArch(ctx: BuildContext): Promise<void> {
   const handler = binfmtHandlerFor(arch, DEBIAN_TO_NODE_ARCH[native] ?? native);
   if (handler === undefined) return;
   const file = `${BINFMT_DIR}/${handler}`;
-  const r = await exec(["cat", file]);
-  const h = r.exitCode === 0 ? parseBinfmtHandler(r.stdout) : undefined;
-  if (h?.enabled && h.fixBinary) return;
+  const read = async () => {
+    const r = await exec(["cat", file]);
+    return r.exitCode === 0 ? parseBinfmtHandler(r.stdout) : undefined;
+  };
+  let h = await read();
+  if (!(h?.enabled && h.fixBinary) && ctx.machine.site === "vm") {
+    // The builder VM is vmlive's own: binfmt_misc is not mounted at its boot (that costs every
+    // build), so it is set up here, when an image needs it. The host is the user's: only told.
+    ctx.log.say(`registering ${handler} in binfmt_misc for ${arch}`);
+    await exec([
+      "sh",
+      "-c",
+      'mountpoint -q "$1" || mount -t binfmt_misc binfmt_misc "$1"; update-binfmts --enable "$2"',
+      "binfmt",
+      BINFMT_DIR,
+      handler,
+    ]);
+    h = await read();
+  }
+  if (h?.enabled && h.fixBinary) return trialRun(ctx, native, handler);
   const why = !h
     ? `${file} does not exist`
     : !h.enabled
@@ -87,6 +104,34 @@ export async function checkForeignArch(ctx: BuildContext): Promise<void> {
   throw new VerificationError(
     `${arch} image on a ${native || "non-" + arch} ${ctx.machine.site}: qemu-user emulation is not ready (${why})`,
     fix,
+  );
+}
+
+/**
+ * A registered handler is not yet a working one (a wrong interpreter path, a
+ * qemu that cannot run this CPU's code): arch-test runs a tiny program of the
+ * architecture. mmdebstrap needs arch-test for foreign architectures anyway.
+ */
+async function trialRun(ctx: BuildContext, native: string, handler: string): Promise<void> {
+  const { arch } = ctx.image.config;
+  const r = await ctx.machine.exec(["arch-test", arch], {
+    check: false,
+    signal: ctx.signal,
+    timeoutMs: 5 * MINUTE,
+  });
+  if (r.exitCode === 0) return;
+  const where = `${arch} image on a ${native} ${ctx.machine.site}`;
+  if (r.exitCode === 127)
+    throw new VerificationError(
+      `${where}: arch-test is missing, so vmlive cannot try an ${arch} program first (mmdebstrap needs it too)`,
+      ctx.machine.site === "host"
+        ? "sudo apt-get install arch-test (./setup installs it)"
+        : "list arch-test in the builder's vm/*.yaml, then `vmlive vm build --rebuild`",
+    );
+  throw new VerificationError(
+    `${where}: a trial ${arch} program does not run although ${BINFMT_DIR}/${handler} is enabled: ` +
+      (r.stdout.trim() || r.stderr.trim() || `arch-test exit code ${r.exitCode}`),
+    `check the handler's interpreter (cat ${BINFMT_DIR}/${handler}) and reinstall qemu-user-static`,
   );
 }
 
@@ -115,8 +160,8 @@ export function failureScanner(out: OutputSink): { sink: OutputSink; found(): st
   };
 }
 
-/** Upload the image's keyring next to the other inputs; Debian's otherwise. */
-async function keyringOnMachine(ctx: BuildContext): Promise<string> {
+/** Upload the image's keyring next to the other inputs; Debian's otherwise. Returns its path on the machine. */
+export async function keyringOnMachine(ctx: BuildContext): Promise<string> {
   const rel = ctx.image.config.bootstrap.keyring;
   if (rel === null) return DEBIAN_KEYRING;
   const found = findInImage(ctx.image, rel, "file");

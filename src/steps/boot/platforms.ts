@@ -4,24 +4,26 @@
 // from grub-efi-ARCH-signed (signed by Debian), as debian-cd uses them.
 import type { Arch } from "../../config/schema/system.js";
 
-export interface BiosPlatform {
+/** A GRUB build: what grub-mkimage makes, from which module folder, of which Debian package. */
+export interface GrubPlatform {
   /** grub-mkimage -O */
-  format: "i386-pc-eltorito";
-  /** Module folder in the builder. */
+  format: string;
+  /** Module folder, as the package installs it. */
   dir: string;
-  /** MBR code for the hybrid (USB) boot, handed to xorriso --grub2-mbr. */
-  mbr: string;
   pkg: string;
   modules: readonly string[];
 }
 
-export interface EfiPlatform {
-  format: string;
-  dir: string;
-  pkg: string;
+export interface BiosPlatform extends GrubPlatform {
+  format: "i386-pc-eltorito";
+}
+
+/** MBR code for the hybrid (USB) boot in the BIOS module folder, handed to xorriso --grub2-mbr. */
+export const BIOS_HYBRID_MBR = "boot_hybrid.img";
+
+export interface EfiPlatform extends GrubPlatform {
   /** Name firmware looks for on removable media: /EFI/BOOT/<this>. */
   removableName: string;
-  modules: readonly string[];
 }
 
 export interface SecureBootFiles {
@@ -63,7 +65,6 @@ export const COMMON_MODULES = [
 const BIOS: BiosPlatform = {
   format: "i386-pc-eltorito",
   dir: "/usr/lib/grub/i386-pc",
-  mbr: "/usr/lib/grub/i386-pc/boot_hybrid.img",
   pkg: "grub-pc-bin",
   modules: ["biosdisk", ...COMMON_MODULES],
 };

@@ -167,12 +167,36 @@ describe("bootStep.run", () => {
     expect(c.some((x) => x.startsWith("grub-mkimage -O i386-pc-eltorito"))).toBe(true);
   });
 
-  it("fails naming the package when GRUB's EFI files are not in the builder", async () => {
-    const m = builder().on((a) => a[0] === "test" && a[2] === "/usr/lib/grub/x86_64-efi", { exitCode: 1 });
-    await expect(bootStep.run(context("", m))).rejects.toThrow(/\/usr\/lib\/grub\/x86_64-efi is missing/);
-    await expect(bootStep.run(context("", m))).rejects.toMatchObject({
-      hint: expect.stringContaining("grub-efi-amd64-bin"),
-    });
+  it("fetches a GRUB the builder lacks from the image's archive, with the bootstrap's keyring", async () => {
+    const m = builder()
+      .on((a) => a[0] === "test" && a[2] === "/usr/lib/grub/arm64-efi", { exitCode: 1 })
+      .on("find", { stdout: "/work/img/boot-build/archive/debs/grub-efi-arm64-bin_2.12-9_arm64.deb\n" });
+    await bootStep.run(context("suite: trixie\narch: arm64", m));
+    const c = m.commands;
+    const dir = "/work/img/boot-build/archive";
+    expect(writes(m).get(`${dir}/sources.list`)).toBe(
+      "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main\n",
+    );
+    const update = c.find((x) => x.startsWith("apt-get") && x.endsWith(" update"))!;
+    expect(update).toContain(`-o Dir::State=${dir}/state -o Dir::State::status=/dev/null`);
+    expect(update).toContain("-o APT::Architecture=arm64 -o APT::Architectures=arm64");
+    const download = m.calls.find((x) => x.argv.at(-2) === "download")!;
+    expect(download.argv.at(-1)).toBe("grub-efi-arm64-bin");
+    expect(download.opts?.cwd).toBe(`${dir}/debs`);
+    expect(c).toContain(`dpkg-deb -x ${dir}/debs/grub-efi-arm64-bin_2.12-9_arm64.deb ${dir}/root`);
+    expect(c.find((x) => x.startsWith("grub-mkimage -O arm64-efi"))).toContain(
+      `-d ${dir}/root/usr/lib/grub/arm64-efi `,
+    );
+  });
+
+  it("fails when the fetched GRUB package has no modules", async () => {
+    const m = builder()
+      .on((a) => a[0] === "test" && a[2] === "/usr/lib/grub/x86_64-efi", { exitCode: 1 })
+      .on((a) => a[0] === "test" && a[2]!.endsWith("/kernel.img"), { exitCode: 1 })
+      .on("find", { stdout: "/work/img/boot-build/archive/debs/grub-efi-amd64-bin_2.06_amd64.deb\n" });
+    await expect(bootStep.run(context("", m))).rejects.toThrow(
+      /grub-efi-amd64-bin from http:\/\/deb\.debian\.org\/debian has no \/usr\/lib\/grub\/x86_64-efi\/kernel\.img/,
+    );
   });
 
   it("fails when the signed shim is missing for Secure Boot", async () => {

@@ -113,6 +113,8 @@ describe("foreign architectures", () => {
     expect((err as VerificationError).hint).toContain("qemu-user-static");
     expect(toolCall(fake)).toBeUndefined();
     expect(fake.commands).not.toContain(`rm -rf --one-file-system -- ${ROOTFS}`);
+    // The host is the user's: vmlive says what to do and changes nothing.
+    expect(fake.commands.some((c) => c.includes("update-binfmts"))).toBe(false);
   });
 
   it("fails for a handler without the F flag (armhf: qemu-arm), naming the builder's fix", async () => {
@@ -123,6 +125,10 @@ describe("foreign architectures", () => {
     const err = (await bootstrapStep.run(ctx).catch((e: unknown) => e)) as VerificationError;
     expect(err.message).toMatch(/flags "PO" without F/);
     expect(err.hint).toContain("vm build --rebuild");
+    // In vmlive's own builder VM it first tried to set the handler up, then read it again.
+    const enable = fake.commands.findIndex((c) => c.startsWith("sh -c") && c.endsWith(" qemu-arm"));
+    expect(fake.commands[enable]).toContain("update-binfmts --enable");
+    expect(fake.commands.slice(enable + 1)).toContain("cat /proc/sys/fs/binfmt_misc/qemu-arm");
   });
 
   it("bootstraps arm64 when the handler is enabled with F", async () => {
@@ -132,6 +138,33 @@ describe("foreign architectures", () => {
     });
     await bootstrapStep.run(ctx);
     expect(toolCall(fake)?.argv).toContain("--architectures=arm64");
+  });
+
+  it("runs a trial program of the architecture, and fails with the fix when it does not run", async () => {
+    const enabled = {
+      stdout: "enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P\nflags: POCF\noffset 0\n",
+    };
+    const ok = setup("suite: trixie\narch: arm64\n", { site: "host" });
+    ok.fake.on(/binfmt_misc\/qemu-aarch64$/, enabled);
+    await bootstrapStep.run(ok.ctx);
+    const trial = ok.fake.commands.indexOf("arch-test arm64");
+    expect(trial).toBeGreaterThanOrEqual(0);
+    expect(trial).toBeLessThan(ok.fake.commands.findIndex((c) => c.startsWith("debootstrap")));
+
+    const broken = setup("suite: trixie\narch: arm64\n", { site: "host" });
+    broken.fake
+      .on(/binfmt_misc\/qemu-aarch64$/, enabled)
+      .on("arch-test", { exitCode: 2, stdout: "arm64: not supported on this machine/kernel\n" });
+    const err = (await bootstrapStep.run(broken.ctx).catch((e: unknown) => e)) as VerificationError;
+    expect(err.message).toMatch(/a trial arm64 program does not run .*not supported on this machine/);
+    expect(err.hint).toContain("qemu-user-static");
+    expect(toolCall(broken.fake)).toBeUndefined();
+
+    const missing = setup("suite: trixie\narch: arm64\n", { site: "vm" });
+    missing.fake.on(/binfmt_misc\/qemu-aarch64$/, enabled).on("arch-test", { exitCode: 127 });
+    const err2 = (await bootstrapStep.run(missing.ctx).catch((e: unknown) => e)) as VerificationError;
+    expect(err2.message).toContain("arch-test is missing");
+    expect(err2.hint).toContain("vm/*.yaml");
   });
 
   it("does not look at binfmt for i386 on an amd64 machine", async () => {
