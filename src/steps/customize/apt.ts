@@ -103,13 +103,29 @@ export async function useBuildSources(ctx: BuildContext): Promise<void> {
   await inChroot(ctx, ["apt-get", "update"], LONG);
 }
 
+/**
+ * The package list in the apt runs that install it: the kernel last and on
+ * its own. Installed together with live-boot, the initramfs is made twice
+ * (by the kernel's postinst, then again by the update-initramfs trigger that
+ * live-boot, udev, kmod ... set off), which costs minutes under emulation.
+ * Installed after them, its postinst makes it once, with every hook in place;
+ * the trigger before it finds no kernel and does nothing.
+ */
+export function installRuns(c: ImageConfig): string[][] {
+  const pkgs = packageList(c);
+  const kernel = c.kernel.flavour === NO_KERNEL ? undefined : `linux-image-${c.kernel.flavour}`;
+  const rest = pkgs.filter((p) => p !== kernel);
+  return [rest, kernel ? [kernel] : []].filter((run) => run.length > 0);
+}
+
 export async function installPackages(ctx: BuildContext): Promise<void> {
   const pkgs = packageList(ctx.image.config);
   if (pkgs.length === 0) return;
   // live-boot's 9990-netbase.sh writes /etc/network/interfaces at boot; without ifupdown the folder is missing.
   await inChroot(ctx, ["mkdir", "-p", "/etc/network"], { quiet: true });
   ctx.log.say(`installing ${pkgs.length} packages (with Recommends): ${pkgs.join(" ")}`);
-  await inChroot(ctx, ["apt-get", "install", "-y", "--install-recommends", ...pkgs], LONG);
+  for (const run of installRuns(ctx.image.config))
+    await inChroot(ctx, ["apt-get", "install", "-y", "--install-recommends", ...run], LONG);
 }
 
 /** Upload the overlay folder and unpack it over the image, inside the chroot. */

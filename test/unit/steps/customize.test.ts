@@ -111,29 +111,29 @@ describe("customize run", () => {
       }
     }
     const applies = chrootCalls(fake).filter((c) => c.cmd[0] === "apt-get");
-    expect(applies.map((c) => c.cmd[1])).toEqual(["update", "install", "clean"]);
+    expect(applies.map((c) => c.cmd[1])).toEqual(["update", "install", "install", "clean"]);
   });
 
-  it("installs the kernel flavour, live-boot, zstd and the packages once each, with Recommends", async () => {
+  it("installs live-boot, zstd and the packages, then the kernel flavour on its own, with Recommends", async () => {
     const { ctx, fake, said } = setup(BASE + "kernel: {flavour: cloud-amd64}\n");
     await customizeStep.run(ctx);
-    const install = chrootCalls(fake).find((c) => c.cmd[0] === "apt-get" && c.cmd[1] === "install")!;
-    expect(install.cmd).toEqual([
-      "apt-get",
-      "install",
-      "-y",
-      "--install-recommends",
-      "linux-image-cloud-amd64",
-      "live-boot",
-      "zstd",
-      "sudo",
-      "less",
-      "nano",
+    const installs = chrootCalls(fake).filter((c) => c.cmd[0] === "apt-get" && c.cmd[1] === "install");
+    const recommends = ["apt-get", "install", "-y", "--install-recommends"];
+    expect(installs.map((c) => c.cmd)).toEqual([
+      [...recommends, "live-boot", "zstd", "sudo", "less", "nano"],
+      [...recommends, "linux-image-cloud-amd64"],
     ]);
-    expect(install.opts?.idleTimeoutMs).toBeGreaterThanOrEqual(15 * 60_000);
+    for (const i of installs) expect(i.opts?.idleTimeoutMs).toBeGreaterThanOrEqual(15 * 60_000);
     expect(said).toContain(
       "installing 6 packages (with Recommends): linux-image-cloud-amd64 live-boot zstd sudo less nano",
     );
+  });
+
+  it("without a kernel installs everything in one apt run", async () => {
+    const { ctx, fake } = setup(BASE + "kernel: {flavour: none}\n");
+    await customizeStep.run(ctx);
+    const installs = chrootCalls(fake).filter((c) => c.cmd[0] === "apt-get" && c.cmd[1] === "install");
+    expect(installs.map((c) => c.cmd.slice(4))).toEqual([["sudo", "less", "live-boot", "nano"]]);
   });
 
   it("prepares before apt: policy-rc.d, start-stop-daemon diverted and stubbed, DNS, apt and dpkg config", async () => {
