@@ -2,21 +2,28 @@
 // asserted. For now: the builder VM's boot-to-SSH time (make the builder
 // image first with `vmlive vm build`, or the first run includes it).
 //
-//   npm run bench [-- --runs N --release bookworm --accel auto]
+//   npm run bench [-- --runs N --release bookworm --arch amd64 --accel auto]
+//
+// --arch arm64 on an amd64 host times the arm64 builder under full-system
+// emulation (make it with `vmlive vm build trixie --arch arm64`).
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import type { AccelChoice } from "../src/machine/qemu/accel.js";
+import { BUILDER_ARCHES, hostArch, type BuilderArch } from "../src/machine/qemu/definition.js";
 import { startBuilder } from "../src/machine/qemu/start-builder.js";
 
 const { values } = parseArgs({
   options: {
     runs: { type: "string", default: "3" },
     release: { type: "string", default: "bookworm" },
+    arch: { type: "string", default: hostArch() },
     accel: { type: "string", default: "auto" },
   },
 });
+if (!(BUILDER_ARCHES as readonly string[]).includes(values.arch!))
+  throw new Error(`--arch ${values.arch}: use one of ${BUILDER_ARCHES.join(", ")}`);
 
 const logDir = await mkdtemp(path.join(os.tmpdir(), "vmlive-bench-"));
 try {
@@ -24,6 +31,7 @@ try {
     const t0 = Date.now();
     await using vm = await startBuilder({
       release: values.release!,
+      arch: values.arch as BuilderArch,
       accel: values.accel as AccelChoice,
       logDir,
       say: (m) => process.stderr.write(`vmlive: ${m}\n`),

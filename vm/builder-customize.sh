@@ -12,9 +12,18 @@
 #  - SSH keys made on the host per VM and read from qemu's fw_cfg at boot,
 #    so the cached image holds no host key and the host pins the one it made;
 #  - a ready marker on the serial console, so the host connects once.
+# It serves amd64 and arm64 builders alike; the root's own architecture (on an
+# amd64 host, an arm64 root's programs run through qemu-user) picks the serial
+# console qemu gives the guest: the PC's 16550 or the virt board's PL011.
 set -eu
 R=$1
 KVER=$(basename "$(ls -d "$R"/lib/modules/* | head -1)")
+ARCH=$(chroot "$R" dpkg --print-architecture)
+case $ARCH in
+  amd64) TTY=ttyS0 ;;
+  arm64) TTY=ttyAMA0 ;;
+  *) echo "builder-customize.sh: no builder for architecture $ARCH (amd64 and arm64 only)" >&2; exit 1 ;;
+esac
 # ---------------------------------------------------------------- identity / fstab / dns
 echo vmlive-builder > "$R/etc/hostname"
 printf '127.0.0.1 localhost\n127.0.1.1 vmlive-builder\n' > "$R/etc/hosts"
@@ -109,7 +118,7 @@ UseDNS no
 UsePAM no
 F
 mkdir -p "$R/etc/systemd/system/ssh.service.d"
-cat > "$R/etc/systemd/system/ssh.service.d/vmlive.conf" <<'F'
+cat > "$R/etc/systemd/system/ssh.service.d/vmlive.conf" <<F
 [Unit]
 After=vmlive-seed.service
 Wants=vmlive-seed.service
@@ -122,14 +131,14 @@ Before=shutdown.target
 # skip the 'sshd -t' config test (costs ~1 s under TCG)
 ExecStartPre=
 # readiness marker on the serial console: host waits for it, then connects once
-ExecStartPost=-/bin/sh -c 'echo VMLIVE-SSHD-READY > /dev/ttyS0'
+ExecStartPost=-/bin/sh -c 'echo VMLIVE-SSHD-READY > /dev/$TTY'
 F
 # ---------------------------------------------------------------- masks
 for u in e2scrub_reap.service e2scrub_all.timer apt-daily.timer apt-daily-upgrade.timer \
          dpkg-db-backup.timer fstrim.timer systemd-tmpfiles-clean.timer \
          systemd-networkd-wait-online.service getty@tty1.service systemd-pstore.service remote-fs.target \
          systemd-udevd.service systemd-udev-trigger.service systemd-udevd-control.socket systemd-udevd-kernel.socket \
-         systemd-udev-settle.service serial-getty@ttyS0.service getty-static.service \
+         systemd-udev-settle.service serial-getty@$TTY.service getty-static.service \
          modprobe@dm_mod.service modprobe@fuse.service modprobe@configfs.service modprobe@drm.service \
          sys-kernel-debug.mount sys-kernel-tracing.mount dev-hugepages.mount dev-mqueue.mount \
          sys-fs-fuse-connections.mount sys-kernel-config.mount systemd-journal-flush.service \
@@ -142,11 +151,22 @@ rm -f "$R/etc/systemd/system/getty.target.wants/getty@tty1.service" \
 # ---------------------------------------------------------------- tiny busybox initramfs (uncompressed)
 I=$R/tmp/vmlive-initrd; rm -rf "$I"; mkdir -p "$I/bin" "$I/dev" "$I/proc" "$I/root" "$I/mods"
 cp "$R/bin/busybox" "$I/bin/busybox"
+# The same modules serve the PC and the virt board: both get virtio PCI devices
+# (virtio_pci is built into arm64's kernel, so modprobe lists no file for it),
+# and qemu_fw_cfg finds the virt board's fw_cfg in its device tree. busybox
+# insmod takes plain .ko files: trixie's kernels ship them xz-compressed.
 n=0
 for m in virtio_pci virtio_blk ext4 virtio_net qemu_fw_cfg; do
   chroot "$R" modprobe -S "$KVER" --show-depends "$m" | awk '$1=="insmod"{print $2}'
 done | awk '!seen[$0]++' | while read -r ko; do
-  n=$((n+1)); cp "$R$ko" "$I/mods/$(printf %02d $n)-$(basename "$ko")"
+  n=$((n+1)); out=$I/mods/$(printf %02d $n)-$(basename "${ko%.ko*}").ko
+  case $ko in
+    *.ko) cp "$R$ko" "$out" ;;
+    *.ko.xz) xz -dc "$R$ko" > "$out" ;;
+    *.ko.zst) zstd -dcq "$R$ko" > "$out" ;;
+    *.ko.gz) gzip -dc "$R$ko" > "$out" ;;
+    *) echo "builder-customize.sh: $ko: a module compression busybox insmod cannot take" >&2; exit 1 ;;
+  esac
 done
 cat > "$I/init" <<'F'
 #!/bin/busybox sh

@@ -1,67 +1,71 @@
 // The qemu command line that boots a finished ISO one way: as a CD or as a
-// USB stick, on BIOS (SeaBIOS) or UEFI (OVMF, AAVMF for arm64). A pure
-// function of its spec, so tests can read it.
+// USB stick, on BIOS (SeaBIOS) or UEFI (OVMF, AAVMF for arm64), with Secure
+// Boot when the firmware asks for it. A pure function of its spec, so tests
+// can read it.
 import { esc, type Accel } from "../machine/qemu/args.js";
-
-export const MEDIA = ["cd", "usb"] as const;
-export const FIRMWARES = ["bios", "uefi"] as const;
-export type Media = (typeof MEDIA)[number];
-export type Firmware = (typeof FIRMWARES)[number];
-
-export interface BootWay {
-  media: Media;
-  firmware: Firmware;
-}
-
-export const wayName = (w: BootWay) => `${w.media}-${w.firmware}`;
-
-/** UEFI firmware files as Debian's ovmf and qemu-efi-aarch64 install them. */
-export const FIRMWARE_FILES = {
-  amd64: { code: "/usr/share/OVMF/OVMF_CODE_4M.fd", vars: "/usr/share/OVMF/OVMF_VARS_4M.fd" },
-  arm64: { code: "/usr/share/AAVMF/AAVMF_CODE.fd", vars: "/usr/share/AAVMF/AAVMF_VARS.fd" },
-} as const;
+import type { UefiFirmware } from "./firmware.js";
+import { QEMU_SYSTEM } from "./firmware.js";
+import type { BootArch, BootWay } from "./ways.js";
 
 export interface BootSpec {
-  arch: "amd64" | "i386" | "arm64";
+  arch: BootArch;
   accel: Accel;
   way: BootWay;
   iso: string;
+  /**
+   * A disk image to boot as the USB stick instead of the ISO, attached
+   * writable (a stick with a persistence partition). The ISO is always read-only.
+   */
+  disk?: string;
   memoryMiB: number;
-  /** A writable copy of the firmware's variable store (UEFI only). */
+  /** UEFI ways only: the firmware, and a writable copy of its variable store. */
+  firmware?: UefiFirmware;
   varsFile?: string;
+  /** The serial console: a unix socket vmlive connects to, and the log qemu keeps of it. */
+  serialSocket: string;
   serialLog: string;
   /** HMP monitor socket, for screendump. */
   monitorSocket: string;
+  /** Let the guest reboot (a persistence test does); otherwise a reboot ends qemu. */
+  allowReboot?: boolean;
 }
 
 export function bootArgv(s: BootSpec): string[] {
   const arm = s.arch === "arm64";
-  const argv = [arm ? "qemu-system-aarch64" : s.arch === "i386" ? "qemu-system-i386" : "qemu-system-x86_64"];
-  argv.push("-machine", arm ? "virt" : "pc", "-m", String(s.memoryMiB), "-smp", "2");
+  const uefi = s.way.firmware === "uefi";
+  if (uefi && (!s.firmware || !s.varsFile))
+    throw new Error("UEFI boot needs the firmware and a copy of its variable store");
+  if (s.disk && s.way.media !== "usb") throw new Error("a writable disk boots as a USB stick, not as a CD");
+  const smm = uefi && s.firmware!.smm;
+
+  const argv = [QEMU_SYSTEM[s.arch].binary];
+  argv.push("-machine", arm ? "virt" : smm ? "q35,smm=on" : "pc", "-m", String(s.memoryMiB), "-smp", "2");
   argv.push(
     ...(s.accel === "kvm"
       ? ["-accel", "kvm", "-cpu", "host"]
-      : ["-accel", "tcg,thread=multi", "-cpu", "max"]),
+      : // pauth-impdef: the same pointer authentication, much cheaper to emulate.
+        ["-accel", "tcg,thread=multi", "-cpu", arm ? "max,pauth-impdef=on" : "max"]),
   );
   // A display device so screendump has something to grab; nothing is shown (-display none).
+  argv.push("-display", "none", arm ? "-device" : "-vga", arm ? "ramfb" : "std", "-nic", "none");
+  if (!s.allowReboot) argv.push("-no-reboot");
+  // A socket vmlive types into; qemu logs everything the guest prints, connected or not.
   argv.push(
-    "-display",
-    "none",
-    arm ? "-device" : "-vga",
-    arm ? "ramfb" : "std",
-    "-nic",
-    "none",
-    "-no-reboot",
+    "-chardev",
+    `socket,id=s0,path=${esc(s.serialSocket)},server=on,wait=off,logfile=${esc(s.serialLog)}`,
+    "-serial",
+    "chardev:s0",
+    "-monitor",
+    `unix:${esc(s.monitorSocket)},server=on,wait=off`,
   );
-  argv.push("-serial", `file:${s.serialLog}`, "-monitor", `unix:${s.monitorSocket},server=on,wait=off`);
-  if (s.way.firmware === "uefi") {
-    const fw = FIRMWARE_FILES[arm ? "arm64" : "amd64"];
-    if (!s.varsFile) throw new Error("UEFI boot needs a copy of the firmware's variable store");
+  if (uefi) {
+    // Only SMM code may write the flash holding the variables Secure Boot relies on.
+    if (smm) argv.push("-global", "driver=cfi.pflash01,property=secure,value=on");
     argv.push(
       "-drive",
-      `if=pflash,format=raw,unit=0,readonly=on,file=${fw.code}`,
+      `if=pflash,format=raw,unit=0,readonly=on,file=${esc(s.firmware!.code)}`,
       "-drive",
-      `if=pflash,format=raw,unit=1,file=${esc(s.varsFile)}`,
+      `if=pflash,format=raw,unit=1,file=${esc(s.varsFile!)}`,
     );
   }
   if (s.way.media === "cd") {
@@ -75,15 +79,19 @@ export function bootArgv(s: BootSpec): string[] {
             "-drive",
             `if=none,id=cd0,media=cdrom,readonly=on,format=raw,file=${esc(s.iso)}`,
           ]
-        : ["-drive", `file=${esc(s.iso)},media=cdrom,if=ide,readonly=on,format=raw`, "-boot", "d"]),
+        : // if=ide is the IDE controller on pc and the AHCI one on q35.
+          ["-drive", `file=${esc(s.iso)},media=cdrom,if=ide,readonly=on,format=raw`, "-boot", "d"]),
     );
   } else {
     // The realistic USB stick: xHCI with usb-storage holding the hybrid image as a whole disk.
+    const stick = s.disk
+      ? `if=none,id=usb0,file=${esc(s.disk)},format=raw`
+      : `if=none,id=usb0,file=${esc(s.iso)},format=raw,readonly=on`;
     argv.push(
       "-device",
       "qemu-xhci,id=xhci",
       "-drive",
-      `if=none,id=usb0,file=${esc(s.iso)},format=raw,readonly=on`,
+      stick,
       "-device",
       "usb-storage,bus=xhci.0,drive=usb0,bootindex=0",
     );

@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { LineCounter, parseDocument, isMap, type Document } from "yaml";
 import { z } from "zod";
+import { defaultWays, type WayName } from "../boot/ways.js";
 import { ConfigError, type ConfigProblem } from "../errors.js";
 import { locateImage, type ImageLocation } from "../images/locate.js";
 import { applyOverrides, parseOverride, type Override } from "./overrides.js";
@@ -17,6 +18,7 @@ import { imageSchema, type ParsedImage } from "./schema/index.js";
 export type ImageConfig = ParsedImage & {
   kernel: ParsedImage["kernel"] & { flavour: string };
   iso: ParsedImage["iso"] & { bootloaders: ("bios" | "uefi")[] };
+  boot_test: ParsedImage["boot_test"] & { ways: WayName[] };
 };
 
 export interface LoadedImage extends ImageLocation {
@@ -110,10 +112,12 @@ export function parseImageConfig(
 }
 
 function resolveDefaults(c: ParsedImage): ImageConfig {
+  const bootloaders = c.iso.bootloaders ?? defaultBootloaders(c.arch);
   return {
     ...c,
     kernel: { ...c.kernel, flavour: c.kernel.flavour ?? defaultKernelFlavour(c.arch) },
-    iso: { ...c.iso, bootloaders: c.iso.bootloaders ?? defaultBootloaders(c.arch) },
+    iso: { ...c.iso, bootloaders },
+    boot_test: { ...c.boot_test, ways: c.boot_test.ways ?? defaultWays(c.arch, bootloaders) },
   };
 }
 

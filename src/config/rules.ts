@@ -4,6 +4,8 @@ import type { Arch } from "./schema/system.js";
 import type { ParsedImage } from "./schema/index.js";
 import { VARIANTS } from "./schema/bootstrap.js";
 import { COMPRESSION_LEVELS } from "./schema/media.js";
+import { consoleLogin } from "../boot/login.js";
+import { archFirmwares, BOOT_ARCHES, isBootArch, parseWayName, type WayName } from "../boot/ways.js";
 
 export interface RuleProblem {
   path: string;
@@ -77,6 +79,41 @@ export function checkRules(c: ParsedImage): RuleProblem[] {
         `Debian signs shim and GRUB for ${SECURE_BOOT_ARCHES.join(" and ")} only, not ${c.arch}`,
       );
     else if (!loaders.includes("uefi")) add("iso.secure_boot", "Secure Boot needs uefi in iso.bootloaders");
+  }
+
+  const bt = c.boot_test;
+  if (bt.ways !== null) {
+    const firmware = (w: WayName) => parseWayName(w).firmware;
+    if (!isBootArch(c.arch))
+      add(
+        "boot_test.ways",
+        `vmlive boots ${BOOT_ARCHES.join(", ")} ISOs in qemu, not ${c.arch}: remove boot_test.ways`,
+      );
+    else {
+      const noFirmware = bt.ways.filter((w) => !archFirmwares(c.arch).includes(firmware(w)));
+      const noLoader = bt.ways.filter((w) => !noFirmware.includes(w) && !loaders.includes(firmware(w)));
+      if (noFirmware.length)
+        add("boot_test.ways", `${c.arch} machines have no BIOS: drop ${noFirmware.join(", ")}`);
+      if (noLoader.length)
+        add(
+          "boot_test.ways",
+          `the ISO boots with ${loaders.join(" and ")} only (iso.bootloaders): drop ${noLoader.join(", ")}`,
+        );
+    }
+    if (new Set(bt.ways).size !== bt.ways.length) add("boot_test.ways", "lists a way twice");
+  }
+  if (bt.commands.length) {
+    if (!consoleLogin(c))
+      add(
+        "boot_test.commands",
+        "the commands run after logging in on the serial console, and nobody can: set user.password " +
+          "or user.autologin (or root.password); a password_hash cannot be typed",
+      );
+    if (c.iso.serial_console === null)
+      add(
+        "iso.serial_console",
+        "boot_test.commands are typed on the serial console: set one, e.g. ttyS0,115200n8 (ttyAMA0 on arm64)",
+      );
   }
   return out;
 }

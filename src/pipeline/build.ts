@@ -5,16 +5,23 @@ import { existsSync } from "node:fs";
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { loadImage, type LoadedImage } from "../config/load.js";
-import { ConfigError, UsageError } from "../errors.js";
+import { bootAllWays } from "../boot/boot-all.js";
+import { bootTable, buildBootTest, wayDetails, type BuildBootTest } from "../boot/boot-report.js";
+import { missingForBoot } from "../boot/firmware.js";
+import { bootTestProblems, planFromConfig } from "../boot/plan.js";
+import { ConfigError, UsageError, VerificationError } from "../errors.js";
 import { workDir } from "../host/dirs.js";
 import { HostMachine } from "../machine/host.js";
 import type { Machine } from "../machine/machine.js";
-import type { AccelChoice } from "../machine/qemu/accel.js";
+import { chooseAccel, type AccelChoice } from "../machine/qemu/accel.js";
 import { QemuMachine } from "../machine/qemu/qemu-machine.js";
 import { startBuilder } from "../machine/qemu/start-builder.js";
+import { builderArchFor, checkHostBackend } from "../machine/qemu/definition.js";
 import { run } from "../process/run.js";
 import { BuildLog, type Console } from "../report/build-log.js";
+import { JUNIT_FILE, junitXml } from "../report/junit.js";
 import { makeReport, type BuildReport } from "../report/report.js";
+import { SUMMARY_FILE, summaryMarkdown } from "../report/summary.js";
 import { STEPS } from "../steps/index.js";
 import { workPaths, type BuildState } from "./context.js";
 import { selectSteps, verifyPlan } from "./plan.js";
@@ -37,6 +44,8 @@ export interface BuildOptions {
   out: string;
   keepVm: boolean;
   quiet: boolean;
+  /** Boot the finished ISO in qemu the ways image.yaml's boot_test names. */
+  bootTest?: boolean;
   console: Console;
   signal: AbortSignal;
 }
@@ -51,6 +60,9 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const steps = selectSteps(o.steps);
   const problems = verifyPlan(image, steps);
   if (problems.length) throw new ConfigError(problems);
+  // Whatever stops the boot test is said now, not after an hour of building.
+  if (o.bootTest) checkBootTestable(image, steps);
+  if (o.backend === "host") checkHostBackend(image);
   if (o.backend === "host" && process.getuid?.() !== 0)
     throw new UsageError(
       "--backend host runs debootstrap and chroot, which need root",
@@ -131,7 +143,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     config: c,
     state,
   });
-  await writeFile(path.join(partial, "report.json"), JSON.stringify(report, null, 2) + "\n");
+  await writeReports(partial, report);
   // Only a build that passed gets the plain name; a failed one keeps its logs under a name that says so.
   const dir = path.join(outRoot, failure === undefined ? name : `${name}.failed`);
   log.say(
@@ -142,7 +154,72 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   );
   await rename(partial, dir);
   if (failure !== undefined) throw failure;
+  if (o.bootTest) {
+    // The log moved with its folder; go on writing it there.
+    const moved = new BuildLog(path.join(dir, "logs", "build.log"), o.console, o.quiet, started.getTime());
+    report.bootTest = await bootTestBuilt(image, dir, report, o, (m) => moved.say("boot", m));
+    await writeReports(dir, report);
+    const failed = report.bootTest.ways.filter((w) => !w.ok).map((w) => w.way);
+    if (o.signal.aborted) throw o.signal.reason;
+    if (failed.length)
+      throw new VerificationError(
+        `the ISO was built and stays in ${dir}, but did not pass the boot test: ${failed.join(", ")}`,
+        `serial logs, screenshots and ${report.bootTest.report} in ${dir}; ` +
+          `boot it again with vmlive boot ${isoIn(dir, report)} --ways ${failed.join(",")}`,
+      );
+  }
   return { dir, report };
+}
+
+/** report.json, and the same build as junit.xml and summary.md for CI engines and people. */
+async function writeReports(dir: string, report: BuildReport): Promise<void> {
+  await writeFile(path.join(dir, "report.json"), JSON.stringify(report, null, 2) + "\n");
+  await writeFile(path.join(dir, JUNIT_FILE), junitXml(report));
+  await writeFile(path.join(dir, SUMMARY_FILE), summaryMarkdown(report));
+}
+
+function checkBootTestable(image: LoadedImage, steps: readonly { name: string }[]): void {
+  if (!steps.some((s) => s.name === "collect"))
+    throw new UsageError(
+      "--boot-test boots the ISO that the collect step puts in the output folder",
+      "add collect to --steps",
+    );
+  const problems = bootTestProblems(image.config);
+  if (problems.length)
+    throw new ConfigError(
+      problems.map((p) => ({ file: image.displayFile, path: p.path, message: p.message })),
+    );
+  // No ISO yet: only what it will be booted as matters here.
+  const plan = planFromConfig("", image.config)!;
+  const missing = missingForBoot(plan.arch, plan.ways, plan.secureBoot);
+  if (missing.length)
+    throw new VerificationError(`--boot-test: this host cannot boot the ISO:\n  ${missing.join("\n  ")}`);
+}
+
+/** Boot the ISO of a finished build every way its image names; the serial logs and screenshots go to boot/. */
+async function bootTestBuilt(
+  image: LoadedImage,
+  dir: string,
+  report: BuildReport,
+  o: BuildOptions,
+  say: (m: string) => void,
+): Promise<BuildBootTest> {
+  const plan = planFromConfig(isoIn(dir, report), image.config)!;
+  const accel = await chooseAccel(o.accel, say);
+  const boot = await bootAllWays(plan, { accel, logDir: path.join(dir, "boot"), signal: o.signal, say });
+  say(`\n${bootTable(boot)}`);
+  for (const w of boot.ways) {
+    const details = wayDetails(w, path.join(dir, "boot"));
+    if (details && !w.ok) say(details);
+  }
+  return buildBootTest(boot, "boot");
+}
+
+function isoIn(dir: string, report: BuildReport): string {
+  const iso = report.artifacts?.find((a) => a.name.endsWith(".iso"));
+  if (!iso || !existsSync(path.join(dir, iso.name)))
+    throw new VerificationError(`there is no ISO in ${dir} to boot`);
+  return path.join(dir, iso.name);
 }
 
 function stamp(d: Date): string {
@@ -159,6 +236,7 @@ async function startMachine(
   if (o.backend === "host") return new HostMachine();
   return startBuilder({
     release: image.config.suite,
+    arch: builderArchFor(image.config),
     accel: o.accel,
     logDir,
     mirror: image.config.mirror.build,

@@ -1,5 +1,6 @@
 // The build report (report.json): what was built, how, how long each step
 // took, what went in and what came out.
+import type { BuildBootTest } from "../boot/boot-report.js";
 import type { ImageConfig } from "../config/load.js";
 import type { BuildState } from "../pipeline/context.js";
 import type { StepTiming } from "../pipeline/runner.js";
@@ -28,6 +29,8 @@ export interface BuildReport {
   packages: number;
   tools: Record<string, string>;
   config: ImageConfig;
+  /** `vmlive build --boot-test`: how the ISO booted, added after the build. */
+  bootTest?: BuildBootTest;
 }
 
 export function makeReport(

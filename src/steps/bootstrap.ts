@@ -75,6 +75,10 @@ export async function checkForeignArch(ctx: BuildContext): Promise<void> {
     return r.exitCode === 0 ? parseBinfmtHandler(r.stdout) : undefined;
   };
   let h = await read();
+  if (!(h?.enabled && h.fixBinary) && (await runsNatively(ctx, arch))) {
+    ctx.log.say(`this ${native} ${ctx.machine.site} runs ${arch} programs itself: no qemu-user needed`);
+    return;
+  }
   if (!(h?.enabled && h.fixBinary) && ctx.machine.site === "vm") {
     // The builder VM is vmlive's own: binfmt_misc is not mounted at its boot (that costs every
     // build), so it is set up here, when an image needs it. The host is the user's: only told.
@@ -105,6 +109,21 @@ export async function checkForeignArch(ctx: BuildContext): Promise<void> {
     `${arch} image on a ${native || "non-" + arch} ${ctx.machine.site}: qemu-user emulation is not ready (${why})`,
     fix,
   );
+}
+
+/**
+ * Some CPUs run a second architecture's code themselves: an arm64 one with
+ * 32-bit support runs armhf programs (qemu's `max` CPU in the arm64 builder
+ * does, and Debian registers no qemu-arm handler there). arch-test -n keeps
+ * qemu-user out of the trial, so only the CPU itself can pass it.
+ */
+async function runsNatively(ctx: BuildContext, arch: string): Promise<boolean> {
+  const r = await ctx.machine.exec(["arch-test", "-n", arch], {
+    check: false,
+    signal: ctx.signal,
+    timeoutMs: 5 * MINUTE,
+  });
+  return r.exitCode === 0;
 }
 
 /**

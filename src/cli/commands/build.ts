@@ -16,6 +16,7 @@ interface Args extends SetArgs {
   out: string;
   "keep-vm": boolean;
   quiet: boolean;
+  "boot-test": boolean;
 }
 
 export function buildCommand(io: Io): CommandModule<object, Args> {
@@ -61,12 +62,20 @@ export function buildCommand(io: Io): CommandModule<object, Args> {
               type: "boolean",
               default: false,
               describe: "show progress lines only, not every command's output (the log has all)",
+            })
+            .option("boot-test", {
+              type: "boolean",
+              default: false,
+              describe:
+                "then boot the ISO in qemu the ways image.yaml's boot_test names (default: every way); " +
+                "results in report.json, serial logs and screenshots in boot/",
             }),
         ),
       )
         .example("$0 build live-minimal", "build the default image in a builder VM")
         .example("$0 build live-minimal --backend host", "build on this machine (root)")
         .example("$0 build live-minimal --steps squash,iso", "redo squashfs and ISO from the kept work area")
+        .example("$0 build live-minimal --backend host --boot-test", "build, then boot the ISO four ways")
         .example(
           "$0 build trixie-arm64 --set iso.timeout=0 --out /srv/iso",
           "a variation, elsewhere",
@@ -82,6 +91,7 @@ export function buildCommand(io: Io): CommandModule<object, Args> {
         out: a.out,
         keepVm: a["keep-vm"],
         quiet: a.quiet,
+        bootTest: a["boot-test"],
         console: { line: (t) => io.err(t) },
         signal: interrupted,
       });

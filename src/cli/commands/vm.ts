@@ -6,7 +6,13 @@ import { ExitWith, UsageError } from "../../errors.js";
 import { runInteractive } from "../../process/run.js";
 import { ACCEL_CHOICES, type AccelChoice } from "../../machine/qemu/accel.js";
 import { buildersDir, ensureBuilderImage, listBuilderImages } from "../../machine/qemu/builder-image.js";
-import { allDefinitions, definitionFor, hostArch } from "../../machine/qemu/definition.js";
+import {
+  allDefinitions,
+  BUILDER_ARCHES,
+  definitionFor,
+  hostArch,
+  type BuilderArch,
+} from "../../machine/qemu/definition.js";
 import { startBuilder } from "../../machine/qemu/start-builder.js";
 import { interrupted } from "../interrupt.js";
 import type { Io } from "../io.js";
@@ -16,6 +22,15 @@ export function accelOption<T>(y: Argv<T>) {
     choices: ACCEL_CHOICES,
     default: "auto" as AccelChoice,
     describe: "qemu accelerator: auto takes KVM only when it really works, else TCG (and says why)",
+  });
+}
+
+/** --arch: which architecture's builder; an image's build picks it from builder.arch instead. */
+function archOption<T>(y: Argv<T>) {
+  return y.option("arch", {
+    choices: BUILDER_ARCHES,
+    default: hostArch(),
+    describe: "builder architecture: this host's by default; another runs under full-system emulation",
   });
 }
 
@@ -31,7 +46,7 @@ export function vmCommand(io: Io): CommandModule {
           describe:
             "Make the builder VM images (all releases by default); cached until vm/ or vmlive changes",
           builder: (b) =>
-            b
+            archOption(b)
               .positional("release", {
                 type: "string",
                 array: true,
@@ -44,12 +59,14 @@ export function vmCommand(io: Io): CommandModule {
               })
               .option("mirror", { type: "string", describe: "Debian archive to make it from" })
               .example("$0 vm build", "make every builder for this host")
-              .example("$0 vm build bookworm --rebuild", "remake the bookworm builder"),
+              .example("$0 vm build bookworm --rebuild", "remake the bookworm builder")
+              .example("$0 vm build trixie --arch arm64", "make the arm64 trixie builder"),
           handler: async (a) => {
             const rels = (a.release as string[] | undefined) ?? [];
+            const arch = a.arch as BuilderArch;
             const defs = rels.length
-              ? rels.map((r) => definitionFor(r))
-              : allDefinitions().filter((d) => d.arch === hostArch());
+              ? rels.map((r) => definitionFor(r, arch))
+              : allDefinitions().filter((d) => d.arch === arch);
             for (const def of defs) {
               const img = await ensureBuilderImage(def, {
                 rebuild: a.rebuild as boolean,
@@ -101,7 +118,7 @@ export function vmCommand(io: Io): CommandModule {
           describe: "Boot a fresh disposable builder, run a command (or a shell) in it, then discard it",
           builder: (b) =>
             accelOption(
-              b
+              archOption(b)
                 .positional("release", {
                   type: "string",
                   demandOption: true,
@@ -119,7 +136,8 @@ export function vmCommand(io: Io): CommandModule {
                 }),
             )
               .example("$0 vm shell bookworm -- uname -m", "prints x86_64")
-              .example("$0 vm shell trixie", "an interactive root shell in a trixie builder"),
+              .example("$0 vm shell trixie", "an interactive root shell in a trixie builder")
+              .example("$0 vm shell trixie --arch arm64 -- uname -m", "prints aarch64"),
           handler: async (a) => {
             const cmd = [
               ...((a.command as string[] | undefined) ?? []),
@@ -135,6 +153,7 @@ export function vmCommand(io: Io): CommandModule {
             try {
               await using vm = await startBuilder({
                 release: a.release as string,
+                arch: a.arch as BuilderArch,
                 accel: a.accel as AccelChoice,
                 logDir,
                 keep: a["keep-vm"] as boolean,

@@ -1,5 +1,5 @@
-// Builder VM definitions: vm/SUITE-ARCH.yaml, one per Debian release and host
-// architecture, saying what the builder holds and how big it is.
+// Builder VM definitions: vm/SUITE-ARCH.yaml, one per Debian release and
+// builder architecture, saying what the builder holds and how big it is.
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -7,7 +7,8 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { parseSize } from "../../config/schema/common.js";
 import { packageName } from "../../config/debian-names.js";
-import { SUITES, type Suite } from "../../config/schema/system.js";
+import type { BuilderChoice } from "../../config/schema/builder.js";
+import { SUITES, type Arch, type Suite } from "../../config/schema/system.js";
 import { UsageError } from "../../errors.js";
 import { VERSION } from "../../version.js";
 import { VM_DIR } from "../../paths.js";
@@ -20,9 +21,13 @@ const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
   return n ?? 0;
 });
 
+/** Architectures vmlive has builder VMs for (vm/*-ARCH.yaml). */
+export const BUILDER_ARCHES = ["amd64", "arm64"] as const;
+export type BuilderArch = (typeof BUILDER_ARCHES)[number];
+
 const definitionSchema = z.strictObject({
   suite: z.enum(SUITES),
-  arch: z.enum(["amd64", "arm64"]),
+  arch: z.enum(BUILDER_ARCHES),
   serves: z.array(z.enum(SUITES)).min(1),
   packages: z.array(packageName).min(1),
   cpus: z.number().int().min(1).max(64),
@@ -39,8 +44,43 @@ export interface BuilderDefinition extends z.output<typeof definitionSchema> {
   key: string;
 }
 
-export function hostArch(): "amd64" | "arm64" {
+export function hostArch(): BuilderArch {
   return process.arch === "arm64" ? "arm64" : "amd64";
+}
+
+/**
+ * The builder that runs an image's programs as its own, without qemu-user:
+ * an i386 image's on amd64, an armhf image's on arm64 (its CPU also runs
+ * 32-bit ARM code, as qemu's `max` CPU does).
+ */
+const NATIVE_BUILDER: Readonly<Record<Arch, BuilderArch>> = {
+  amd64: "amd64",
+  i386: "amd64",
+  arm64: "arm64",
+  armhf: "arm64",
+};
+
+/** The builder architecture an image asks for with `builder.arch`: this host's, or its own. */
+export function builderArchFor(c: { arch: Arch; builder: BuilderChoice }): BuilderArch {
+  return c.builder.arch === "image" ? NATIVE_BUILDER[c.arch] : hostArch();
+}
+
+/**
+ * `--backend host` builds on this machine, so it honours `builder.arch: image`
+ * only when this machine is of the builder architecture the image asks for.
+ */
+export function checkHostBackend(image: {
+  displayFile: string;
+  config: { arch: Arch; builder: BuilderChoice };
+}): void {
+  const wanted = builderArchFor(image.config);
+  if (wanted === hostArch()) return;
+  throw new UsageError(
+    `${image.displayFile}: builder.arch: image asks for an ${wanted} builder VM for this ${image.config.arch} image, ` +
+      `but --backend host builds on this ${hostArch()} machine`,
+    `drop --backend host (the ${wanted} builder runs under full-system emulation), or build with ` +
+      `--set builder.arch=host (the image's programs then run through qemu-user)`,
+  );
 }
 
 export function loadDefinition(file: string): BuilderDefinition {
@@ -70,7 +110,7 @@ export function allDefinitions(dir = VM_DIR): BuilderDefinition[] {
 
 /**
  * The builder for a release: `bookworm` (its own name) or an image suite it
- * serves (`sid` is built by the trixie builder), for this host's architecture.
+ * serves (`sid` is built by the trixie builder), of the given architecture.
  */
 export function definitionFor(release: string, arch = hostArch(), dir = VM_DIR): BuilderDefinition {
   const defs = allDefinitions(dir).filter((d) => d.arch === arch);

@@ -1,6 +1,6 @@
 // From "I need a machine for bookworm" to a running builder VM: pick the
 // definition, make or reuse its cached image, choose the accelerator, boot.
-import { hostArch, definitionFor } from "./definition.js";
+import { hostArch, definitionFor, type BuilderArch } from "./definition.js";
 import { ensureBuilderImage } from "./builder-image.js";
 import { chooseAccel, type AccelChoice } from "./accel.js";
 import { QemuMachine } from "./qemu-machine.js";
@@ -9,6 +9,8 @@ import type { OutputSink } from "../machine.js";
 export interface StartBuilderOptions {
   /** Image suite or builder release, e.g. "sid" (served by the trixie builder). */
   release: string;
+  /** The builder's architecture; this host's by default (see builderArchFor). */
+  arch?: BuilderArch;
   accel: AccelChoice;
   logDir: string;
   mirror?: string;
@@ -19,9 +21,9 @@ export interface StartBuilderOptions {
 }
 
 export async function startBuilder(o: StartBuilderOptions): Promise<QemuMachine> {
-  const def = definitionFor(o.release, hostArch());
+  const def = definitionFor(o.release, o.arch ?? hostArch());
   const image = await ensureBuilderImage(def, { mirror: o.mirror, say: o.say, output: o.output });
-  const accel = await chooseAccel(o.accel, o.say);
+  const accel = await chooseAccel(o.accel, o.say, def.arch);
   return QemuMachine.start({
     def,
     image,

@@ -18,6 +18,7 @@ describe("defaults", () => {
       description: "test",
       suite: "bookworm",
       arch: "amd64",
+      builder: { arch: "host" },
       mirror: {
         build: "http://deb.debian.org/debian",
         image: "http://deb.debian.org/debian",
@@ -58,6 +59,12 @@ describe("defaults", () => {
         timeout: 5,
         max_size: null,
       },
+      boot_test: {
+        ways: ["cd-bios", "cd-uefi", "usb-bios", "usb-uefi"],
+        success: "login:",
+        timeout: 600,
+        commands: [],
+      },
     });
   });
 
@@ -70,20 +77,24 @@ describe("defaults", () => {
   });
 
   it.each([
-    ["amd64", "amd64", ["bios", "uefi"]],
-    ["i386", "686-pae", ["bios", "uefi"]],
-    ["arm64", "arm64", ["uefi"]],
-    ["armhf", "armmp", ["uefi"]],
-  ])("pick the kernel flavour and boot loaders of %s", (arch, flavour, loaders) => {
+    ["amd64", "amd64", ["bios", "uefi"], ["cd-bios", "cd-uefi", "usb-bios", "usb-uefi"]],
+    ["i386", "686-pae", ["bios", "uefi"], ["cd-bios", "cd-uefi", "usb-bios", "usb-uefi"]],
+    ["arm64", "arm64", ["uefi"], ["cd-uefi", "usb-uefi"]],
+    ["armhf", "armmp", ["uefi"], []],
+  ])("pick the kernel flavour, boot loaders and boot test ways of %s", (arch, flavour, loaders, ways) => {
     const c = parse(`arch: ${arch}\n`);
     expect(c.kernel.flavour).toBe(flavour);
     expect(c.iso.bootloaders).toEqual(loaders);
+    expect(c.boot_test.ways).toEqual(ways);
   });
 
   it("give way to what the file says", () => {
     const c = parse("kernel:\n  flavour: cloud-amd64\niso:\n  bootloaders: [uefi]\n  secure_boot: true\n");
     expect(c.kernel.flavour).toBe("cloud-amd64");
     expect(c.iso.bootloaders).toEqual(["uefi"]);
+    // Only the ways the ISO has a boot loader for.
+    expect(c.boot_test.ways).toEqual(["cd-uefi", "usb-uefi"]);
+    expect(parse("boot_test:\n  ways: [usb-bios]\n").boot_test.ways).toEqual(["usb-bios"]);
   });
 
   it("expand a hook given as a string", () => {

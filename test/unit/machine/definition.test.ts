@@ -23,10 +23,30 @@ describe("builder definitions in vm/", () => {
       );
   });
 
+  it("has arm64 builders too, with arm64's kernel and UEFI GRUB and no BIOS GRUB", () => {
+    for (const release of ["bookworm", "trixie"]) {
+      const d = definitionFor(release, "arm64");
+      expect(d.name).toBe(`${release}-arm64`);
+      expect(d.packages).toEqual(
+        expect.arrayContaining(["linux-image-arm64", "grub-efi-arm64-bin", "busybox-static", "arch-test"]),
+      );
+      expect(d.packages.filter((p) => /amd64|grub-pc/.test(p))).toEqual([]);
+      // Same shape as the amd64 builder of the release: it builds the same images.
+      const amd64 = definitionFor(release, "amd64");
+      expect(d.serves).toEqual(amd64.serves);
+      expect([d.cpus, d.memory, d.work_disk]).toEqual([amd64.cpus, amd64.memory, amd64.work_disk]);
+    }
+    const argv = mmdebstrapArgv(definitionFor("sid", "arm64"), "/tmp/r", "http://deb.debian.org/debian");
+    expect(argv).toContain("--architectures=arm64");
+    expect(argv.slice(-3)[0]).toBe("trixie");
+  });
+
   it("picks the builder that serves an image's suite", () => {
     expect(definitionFor("bullseye", "amd64").name).toBe("bookworm-amd64");
     expect(definitionFor("sid", "amd64").name).toBe("trixie-amd64");
     expect(definitionFor("trixie", "amd64").name).toBe("trixie-amd64");
+    expect(definitionFor("bullseye", "arm64").name).toBe("bookworm-arm64");
+    expect(definitionFor("sid", "arm64").name).toBe("trixie-arm64");
   });
 
   it("says which releases have builders when none fits", () => {

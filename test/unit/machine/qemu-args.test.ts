@@ -66,5 +66,11 @@ describe("qemuArgv", () => {
     expect(argv[0]).toBe("qemu-system-aarch64");
     expect(opts(argv, "-machine")).toEqual(["virt"]);
     expect(opts(argv, "-append")[0]).toContain("console=ttyAMA0");
+    // Under TCG, qemu's own pointer-authentication algorithm: QARMA costs a lot of host time.
+    expect(opts(argv, "-cpu")).toEqual(["max,pauth-impdef=on"]);
+    expect(opts(qemuArgv({ ...spec, arch: "arm64", accel: "kvm" }), "-cpu")).toEqual(["host"]);
+    // The same virtio PCI devices and SSH forwarding as on amd64.
+    expect(opts(argv, "-device")).toEqual(["virtio-net-pci,netdev=n0"]);
+    expect(opts(argv, "-netdev")).toEqual(["user,id=n0,hostfwd=tcp:127.0.0.1:40022-:22"]);
   });
 });

@@ -102,10 +102,12 @@ describe("bootstrap argv", () => {
 
 describe("foreign architectures", () => {
   const HANDLER = "/proc/sys/fs/binfmt_misc/qemu-aarch64";
+  /** arch-test's answer when this machine's CPU cannot run the architecture itself. */
+  const NOT_NATIVE = { exitCode: 1, stdout: "arm64: not supported on this machine/kernel\n" };
 
   it("fails before bootstrapping when the qemu-aarch64 handler is missing, with the fix", async () => {
     const { ctx, fake } = setup("suite: trixie\narch: arm64\n", { site: "host" });
-    fake.on(`cat`, { exitCode: 1, stderr: "cat: no such file" });
+    fake.on(`cat`, { exitCode: 1, stderr: "cat: no such file" }).on("arch-test", NOT_NATIVE);
     const err = await bootstrapStep.run(ctx).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(VerificationError);
     expect((err as VerificationError).message).toContain(`${HANDLER} does not exist`);
@@ -119,9 +121,11 @@ describe("foreign architectures", () => {
 
   it("fails for a handler without the F flag (armhf: qemu-arm), naming the builder's fix", async () => {
     const { ctx, fake } = setup("suite: bookworm\narch: armhf\n", { site: "vm" });
-    fake.on(/^cat \/proc\/sys\/fs\/binfmt_misc\/qemu-arm$/, {
-      stdout: "enabled\ninterpreter /usr/libexec/qemu-binfmt/arm-binfmt-P\nflags: PO\noffset 0\n",
-    });
+    fake
+      .on(/^cat \/proc\/sys\/fs\/binfmt_misc\/qemu-arm$/, {
+        stdout: "enabled\ninterpreter /usr/libexec/qemu-binfmt/arm-binfmt-P\nflags: PO\noffset 0\n",
+      })
+      .on("arch-test", NOT_NATIVE);
     const err = (await bootstrapStep.run(ctx).catch((e: unknown) => e)) as VerificationError;
     expect(err.message).toMatch(/flags "PO" without F/);
     expect(err.hint).toContain("vm build --rebuild");
@@ -165,6 +169,18 @@ describe("foreign architectures", () => {
     const err2 = (await bootstrapStep.run(missing.ctx).catch((e: unknown) => e)) as VerificationError;
     expect(err2.message).toContain("arch-test is missing");
     expect(err2.hint).toContain("vm/*.yaml");
+  });
+
+  it("needs no handler on a machine whose CPU runs the architecture itself (armhf on arm64)", async () => {
+    const { ctx, fake } = setup("suite: trixie\narch: armhf\n", { site: "vm" });
+    fake
+      .on("dpkg", { stdout: "arm64\n" })
+      .on("cat", { exitCode: 1, stderr: "cat: no such file" })
+      .on("arch-test", (argv) => (argv[1] === "-n" ? { stdout: "armhf: ok\n" } : NOT_NATIVE));
+    await bootstrapStep.run(ctx);
+    expect(fake.commands).toContain("arch-test -n armhf");
+    expect(fake.commands.some((c) => c.includes("update-binfmts"))).toBe(false);
+    expect(toolCall(fake)?.argv).toContain("--arch=armhf");
   });
 
   it("does not look at binfmt for i386 on an amd64 machine", async () => {
