@@ -7,6 +7,7 @@ import { checkCommand } from "./commands/check.js";
 import { configCommand } from "./commands/config.js";
 import { doctorCommand } from "./commands/doctor.js";
 import { listCommand } from "./commands/list.js";
+import { usbCommand } from "./commands/usb.js";
 import { vmCommand } from "./commands/vm.js";
 import { interrupted } from "./interrupt.js";
 import { processIo, type Io } from "./io.js";
@@ -31,6 +32,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     .command(configCommand(io))
     .command(doctorCommand(io))
     .command(vmCommand(io))
+    .command(usbCommand(io))
     .demandCommand(1, "name a command (see the list above)")
     .recommendCommands()
     .strict()

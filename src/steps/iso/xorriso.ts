@@ -82,6 +82,11 @@ export function xorrisoArgv(p: XorrisoPlan): string[] {
           "-no-emul-boot",
         ]
       : []),
+    // Partition 1 starts 16 blocks in and holds a mountable copy of the ISO 9660 volume (as Debian's
+    // live ISOs do): live-boot then mounts /dev/sdX1 as its medium and may look at the stick's other
+    // partitions for persistence. With the volume on the whole disk it skips the whole stick.
+    "-partition_offset",
+    "16",
     "-o",
     p.output,
     p.tree,

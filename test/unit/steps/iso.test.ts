@@ -22,7 +22,7 @@ function builder(isoBytes = 240707584): FakeMachine {
 }
 
 describe("xorrisoArgv", () => {
-  it("is the prototype's measured argv for BIOS + UEFI", () => {
+  it("is the measured argv for BIOS + UEFI, with partition 1 holding the volume", () => {
     expect(
       xorrisoArgv({
         tree: "/w/iso",
@@ -40,7 +40,7 @@ describe("xorrisoArgv", () => {
         "--grub2-mbr /w/boot_hybrid.img " +
         "-append_partition 2 0xef /w/efiboot.img -appended_part_as_gpt " +
         "-eltorito-alt-boot -e --interval:appended_partition_2:all:: -no-emul-boot " +
-        "-o /w/out/x.iso.partial /w/iso",
+        "-partition_offset 16 -o /w/out/x.iso.partial /w/iso",
     );
   });
 
@@ -56,7 +56,7 @@ describe("xorrisoArgv", () => {
     expect(argv).not.toContain("--grub2-mbr");
     expect(argv).not.toContain("-eltorito-alt-boot");
     expect(argv.join(" ")).toContain(
-      "-c boot/boot.cat -append_partition 2 0xef /w/efiboot.img -appended_part_as_gpt -e --interval:appended_partition_2:all:: -no-emul-boot -o /w/o.iso /w/iso",
+      "-c boot/boot.cat -append_partition 2 0xef /w/efiboot.img -appended_part_as_gpt -e --interval:appended_partition_2:all:: -no-emul-boot -partition_offset 16 -o /w/o.iso /w/iso",
     );
     expect(argv).toContain("--modification-date=1970010100000000");
   });
