@@ -1,45 +1,44 @@
-// The default image built for real with --backend host, then booted to its
-// login prompt four ways: CD and USB stick, BIOS and UEFI.
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
-import os from "node:os";
+// The default image built for real with --backend host and --boot-test:
+// what lands in the output folder, the report, and the ISO booted to its
+// login prompt four ways (CD and USB stick, BIOS and UEFI) with commands run
+// in the live system; then a rerun of some steps from the kept work area.
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bootTest } from "../../src/boot/boot-test.js";
+import { XMLParser } from "fast-xml-parser";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { BootReport } from "../../src/boot/boot-report.js";
 import type { BuildReport } from "../../src/report/report.js";
 import { sha256File } from "../../src/util/sha256.js";
 import { vmlive } from "../support/cli.js";
+import { LIVE_MINIMAL_COMMANDS, liveMinimal, type SharedBuild } from "../support/live-minimal.js";
 
 const isRoot = process.getuid?.() === 0;
-const tmp = mkdtempSync(path.join(os.tmpdir(), "vmlive-e2e-host-"));
-const out = path.join(tmp, "out");
-const env = { VMLIVE_WORK_DIR: path.join(tmp, "work") };
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const isPng = (f: string) =>
+  readFileSync(f).subarray(0, 8).equals(Buffer.from("\x89PNG\r\n\x1a\n", "latin1"));
 
-describe.runIf(isRoot)("vmlive build live-minimal --backend host", () => {
+describe.runIf(isRoot)("vmlive build live-minimal --backend host --boot-test", () => {
+  let b: SharedBuild;
   let dir: string;
   let iso: string;
   let report: BuildReport;
 
   beforeAll(async () => {
-    const r = await vmlive(
-      ["build", "live-minimal", "--backend", "host", "--clean", "--quiet", "--out", out],
-      { env },
-    );
-    if (r.exitCode !== 0) throw new Error(`build failed (exit ${r.exitCode}):\n${r.all}`);
-    iso = r.stdout.trim();
-    dir = path.dirname(iso);
-    report = JSON.parse(readFileSync(path.join(dir, "report.json"), "utf8")) as BuildReport;
+    b = await liveMinimal();
+    if (b.exitCode !== 0 || !b.dir) throw new Error(`build failed (exit ${b.exitCode}):\n${b.all}`);
+    [dir, iso, report] = [b.dir, b.iso!, b.report!];
   });
 
   it("leaves one finished output folder with the ISO, checksums, manifest, report and logs", () => {
-    expect(readdirSync(out)).toEqual([path.basename(dir)]);
-    expect(path.basename(dir)).toMatch(/^live-minimal-bookworm-amd64-\d{8}-\d{6}$/);
+    expect(readdirSync(b.out).filter((d) => !d.startsWith("."))).toEqual([path.basename(dir)]);
     for (const f of [
       "live-minimal-bookworm-amd64.iso",
       "SHA256SUMS",
       "manifest.tsv",
       "report.json",
+      "junit.xml",
+      "summary.md",
       "logs/build.log",
+      "boot/boot-report.json",
     ])
       expect(existsSync(path.join(dir, f)), f).toBe(true);
   });
@@ -65,25 +64,37 @@ describe.runIf(isRoot)("vmlive build live-minimal --backend host", () => {
     expect(manifest).toMatch(/^linux-image-amd64\t/m);
   });
 
-  it.each([
-    ["cd", "bios"],
-    ["cd", "uefi"],
-    ["usb", "bios"],
-    ["usb", "uefi"],
-  ] as const)("boots as %s with %s to the login prompt on the serial console", async (media, firmware) => {
-    const r = await bootTest({
-      iso,
-      arch: "amd64",
-      way: { media, firmware },
-      accel: "tcg",
-      logDir: dir,
-      timeoutMs: 6 * 60_000,
-      menuText: "vmlive minimal",
-    });
-    console.log(`boot ${r.way}: ${r.ok ? "login prompt" : "FAILED"} after ${r.seconds.toFixed(1)} s`);
-    expect(r.reason).toBeUndefined();
-    expect(r.ok).toBe(true);
-    expect(readFileSync(r.serialLog, "utf8")).toMatch(/vmlive-minimal login:/);
+  it("boots as CD and USB stick, BIOS and UEFI, to the login prompt, and the commands pass there", () => {
+    const bt = report.bootTest!;
+    expect(bt.ways.map((w) => [w.way, w.ok, w.reason])).toEqual(
+      ["cd-bios", "cd-uefi", "usb-bios", "usb-uefi"].map((w) => [w, true, undefined]),
+    );
+    for (const w of bt.ways) {
+      console.log(`boot ${w.way}: login prompt after ${w.seconds} s`);
+      expect(w.commands).toEqual(LIVE_MINIMAL_COMMANDS.map((command) => ({ command, exitCode: 0 })));
+      expect(w.screenshots).toEqual([`boot/boot-${w.way}-menu.png`, `boot/boot-${w.way}-booted.png`]);
+      for (const s of w.screenshots) expect(isPng(path.join(dir, s)), s).toBe(true);
+    }
+    const boot = JSON.parse(readFileSync(path.join(dir, bt.report), "utf8")) as BootReport;
+    expect(boot.ways[0]!.commands[0]!.output).toBe("running\n");
+    const log = readFileSync(path.join(dir, "boot", boot.ways[0]!.serialLog), "utf8");
+    expect(log).toMatch(/vmlive-minimal login:/);
+    expect(log).toContain("GNU GRUB");
+  });
+
+  it("gives CI the same build as JUnit XML, a test case per step and per boot way, and as Markdown", () => {
+    const junit = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "" }).parse(
+      readFileSync(path.join(dir, "junit.xml"), "utf8"),
+    );
+    const [steps, boots] = junit.testsuites.testsuite;
+    expect(steps.testcase.map((c: { name: string }) => c.name)).toEqual(report.steps.map((s) => s.step));
+    expect(boots.testcase.map((c: { name: string }) => c.name)).toEqual(
+      report.bootTest!.ways.map((w) => w.way),
+    );
+    expect([steps.failures, boots.failures]).toEqual(["0", "0"]);
+    expect(readFileSync(path.join(dir, "summary.md"), "utf8")).toMatch(
+      /^## Built: live-minimal bookworm amd64, boots\n/,
+    );
   });
 
   it("redoes squash and iso from the kept work area, in pipeline order whatever order they are named", async () => {
@@ -95,11 +106,11 @@ describe.runIf(isRoot)("vmlive build live-minimal --backend host", () => {
         "host",
         "--quiet",
         "--out",
-        out,
+        b.out,
         "--steps",
         "collect,iso,squash,verify",
       ],
-      { env },
+      { env: b.env },
     );
     expect(r.exitCode, r.all).toBe(0);
     const again = JSON.parse(
