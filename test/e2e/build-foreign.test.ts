@@ -20,9 +20,10 @@ const isPng = (f: string) =>
   readFileSync(f).subarray(0, 8).equals(Buffer.from("\x89PNG\r\n\x1a\n", "latin1"));
 
 const CASES = [
-  { image: "trixie-arm64", arch: "arm64", efi: "BOOTAA64.EFI", ways: ["cd-uefi", "usb-uefi"], run: true },
+  // One way in CI, as a USB stick: its GPT and EFI system partition; CD boots were checked by hand.
+  { image: "trixie-arm64", arch: "arm64", efi: "BOOTAA64.EFI", ways: ["usb-uefi"], run: true },
   { image: "bookworm-i386", arch: "i386", efi: "BOOTIA32.EFI", ways: ["cd-bios", "usb-uefi"], run: all },
-  // qemu has no 32-bit ARM UEFI firmware in Debian to boot it with: built and looked at only.
+  // Built and looked at only: vmlive boot has no armhf way yet (Debian's qemu-efi-arm would give one).
   { image: "trixie-armhf", arch: "armhf", efi: "BOOTARM.EFI", ways: [], run: all },
 ] as const;
 
