@@ -1,8 +1,7 @@
 // The arm64 builder VM for real (what `builder.arch: image` gives an arm64
 // image): made from the Debian archive, on an amd64 host through qemu-user,
 // then booted under full-system emulation and driven over SSH.
-import { readFileSync } from "node:fs";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,20 +11,24 @@ import { startBuilder } from "../../src/machine/qemu/start-builder.js";
 import { vmlive } from "../support/cli.js";
 import { machineContract } from "../support/machine-contract.js";
 
-const logDir = mkdtempSync(path.join(os.tmpdir(), "vmlive-e2e-arm64-"));
-afterAll(() => rmSync(logDir, { recursive: true, force: true }));
-
 // One boot serves the checks below and then the Machine contract, which disposes of it:
-// under full-system emulation every boot costs half a minute or more.
+// under full-system emulation every boot costs half a minute or more. Its log folder is
+// made with it: a run that skips this file runs no hooks that could remove one.
+let logDir = "";
 let booted: Promise<QemuMachine> | undefined;
-const boot = () =>
-  (booted ??= startBuilder({
+const boot = () => {
+  logDir ||= mkdtempSync(path.join(os.tmpdir(), "vmlive-e2e-arm64-"));
+  return (booted ??= startBuilder({
     release: "trixie",
     arch: "arm64",
     accel: "auto",
     logDir,
     say: (m) => console.log(`vmlive: ${m}`),
   }));
+};
+afterAll(() => {
+  if (logDir) rmSync(logDir, { recursive: true, force: true });
+});
 
 // Making the arm64 builder image takes long under qemu-user; CI's budget leaves it out,
 // VMLIVE_E2E_ALL_ARCHES=1 runs it.

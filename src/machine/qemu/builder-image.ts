@@ -211,18 +211,18 @@ const KERNEL_PAYLOADS = [
   { magic: Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), argv: ["zstd", "-dcq"] },
 ];
 
-const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
+/** What an arm64 kernel Image holds at offset 0x38 (Documentation/arch/arm64/booting.rst). */
+const ARM64_IMAGE_MAGIC = Buffer.from("ARM\x64", "latin1");
 
 /**
  * Unpack the compressed kernel inside a bzImage into a plain ELF vmlinux:
  * qemu boots it through the PVH entry and the guest skips decompression,
- * seconds under TCG. Returns undefined when there is nothing to unpack.
- * An arm64 vmlinuz is a gzip-compressed Image, which qemu's -kernel
- * unpacks itself, on the host and in well under a second: it is kept as it is.
+ * seconds under TCG. Returns undefined when there is nothing to unpack:
+ * Debian's arm64 vmlinuz is the uncompressed kernel Image, booted as it is.
  */
 async function unpackKernel(vmlinuz: string, out: string): Promise<string | undefined> {
   const data = await readFile(vmlinuz);
-  if (data.subarray(0, 2).equals(GZIP_MAGIC)) return undefined;
+  if (data.subarray(0x38, 0x3c).equals(ARM64_IMAGE_MAGIC)) return undefined;
   for (const { magic, argv } of KERNEL_PAYLOADS) {
     const at = data.indexOf(magic);
     if (at < 0) continue;
