@@ -10,14 +10,12 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { BuildReport } from "../../src/report/report.js";
 import { run } from "../../src/process/run.js";
 import { vmlive } from "../support/cli.js";
+import { isPng } from "../support/png.js";
 
 const isRoot = process.getuid?.() === 0;
 const all = process.env.VMLIVE_E2E_ALL_ARCHES === "1";
 const tmp = mkdtempSync(path.join(os.tmpdir(), "vmlive-e2e-foreign-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-const isPng = (f: string) =>
-  readFileSync(f).subarray(0, 8).equals(Buffer.from("\x89PNG\r\n\x1a\n", "latin1"));
 
 const CASES = [
   // One way in CI, as a USB stick: its GPT and EFI system partition; CD boots were checked by hand.

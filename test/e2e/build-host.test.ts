@@ -10,12 +10,10 @@ import type { BootReport } from "../../src/boot/boot-report.js";
 import type { BuildReport } from "../../src/report/report.js";
 import { sha256File } from "../../src/util/sha256.js";
 import { vmlive } from "../support/cli.js";
+import { isPng } from "../support/png.js";
 import { LIVE_MINIMAL_COMMANDS, liveMinimal, type SharedBuild } from "../support/live-minimal.js";
 
 const isRoot = process.getuid?.() === 0;
-const isPng = (f: string) =>
-  readFileSync(f).subarray(0, 8).equals(Buffer.from("\x89PNG\r\n\x1a\n", "latin1"));
-
 describe.runIf(isRoot)("vmlive build live-minimal --backend host --boot-test", () => {
   let b: SharedBuild;
   let dir: string;
