@@ -5,7 +5,7 @@
 import path from "node:path";
 import type { ImageConfig } from "../config/load.js";
 import { CommandError, VerificationError } from "../errors.js";
-import { binfmtHandlerFor, BINFMT_DIR, parseBinfmtHandler } from "../host/binfmt.js";
+import { binfmtHandlerFor, BINFMT_DIR, parseBinfmtHandler, qemuUserEnv } from "../host/binfmt.js";
 import { findInImage } from "../images/files.js";
 import type { OutputSink } from "../machine/machine.js";
 import type { BuildContext } from "../pipeline/context.js";
@@ -205,7 +205,7 @@ async function run(ctx: BuildContext): Promise<void> {
     await ctx.machine.exec(argv, {
       signal: ctx.signal,
       output: scan.sink,
-      env: { SOURCE_DATE_EPOCH: String(ctx.sourceDateEpoch) },
+      env: { ...qemuUserEnv(c.arch), SOURCE_DATE_EPOCH: String(ctx.sourceDateEpoch) },
       // Hours under TCG for a large variant; the watchdog catches a hung download much sooner.
       timeoutMs: 4 * 60 * MINUTE,
       idleTimeoutMs: 15 * MINUTE,

@@ -7,10 +7,10 @@ import { mkdir, open, readdir, readFile, rename, rm, writeFile } from "node:fs/p
 import path from "node:path";
 import { VerificationError } from "../../errors.js";
 import { cacheDir } from "../../host/dirs.js";
+import { qemuUserEnv } from "../../host/binfmt.js";
 import { run } from "../../process/run.js";
 import { acquireLock } from "../../util/file-lock.js";
 import type { OutputSink } from "../machine.js";
-import { ARM64_EMULATED_CPU } from "./args.js";
 import { CUSTOMIZE_SCRIPT, hostArch, type BuilderDefinition } from "./definition.js";
 
 /** The files of a ready builder image. */
@@ -124,8 +124,7 @@ async function makeImage(
     );
     await run(mmdebstrapArgv(def, rootfs, opts.mirror ?? "http://deb.debian.org/debian"), {
       output: opts.output,
-      // qemu-user reads its CPU from the environment, which apt and dpkg pass on to the scripts.
-      env: foreign && def.arch === "arm64" ? { QEMU_CPU: ARM64_EMULATED_CPU } : undefined,
+      env: foreign ? qemuUserEnv(def.arch) : undefined,
       timeoutMs: (foreign ? 180 : 60) * 60_000,
       idleTimeoutMs: 15 * 60_000,
     });

@@ -4,6 +4,7 @@
 // words or as stdin, never inside a shell script's text.
 import type { ExecResult, OutputSink } from "../../machine/machine.js";
 import { chrootArgv } from "../../machine/chroot.js";
+import { qemuUserEnv } from "../../host/binfmt.js";
 import type { BuildContext } from "../../pipeline/context.js";
 
 export interface RunOpts {
@@ -39,7 +40,8 @@ export function onMachine(ctx: BuildContext, argv: readonly string[], o: RunOpts
 /** Run argv inside the image's root filesystem. `env` is added to the clean chroot environment. */
 export function inChroot(ctx: BuildContext, argv: readonly string[], o: RunOpts = {}): Promise<ExecResult> {
   const { env, cwd: _cwd, ...rest } = o;
-  return onMachine(ctx, chrootArgv(ctx.work.rootfs, argv, env), rest);
+  const all = { ...qemuUserEnv(ctx.image.config.arch), ...env };
+  return onMachine(ctx, chrootArgv(ctx.work.rootfs, argv, all), rest);
 }
 
 // $1 the path, $2 the mode; the content is stdin. Written beside the target and

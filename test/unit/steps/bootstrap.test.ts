@@ -142,6 +142,8 @@ describe("foreign architectures", () => {
     });
     await bootstrapStep.run(ctx);
     expect(toolCall(fake)?.argv).toContain("--architectures=arm64");
+    // Its package scripts run through qemu-user, which reads its CPU from the environment.
+    expect(toolCall(fake)?.opts?.env).toMatchObject({ QEMU_CPU: "max,pauth-impdef=on" });
   });
 
   it("runs a trial program of the architecture, and fails with the fix when it does not run", async () => {

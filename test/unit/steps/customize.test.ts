@@ -129,6 +129,18 @@ describe("customize run", () => {
     );
   });
 
+  it("runs arm64 programs with qemu-user's fast CPU, and armhf and amd64 ones without it", async () => {
+    const env = async (arch: string) => {
+      const { ctx, fake } = setup(BASE.replace("bookworm", "trixie") + `arch: ${arch}\n`);
+      await customizeStep.run(ctx);
+      return chrootCalls(fake).map((c) => c.argv.filter((w) => w.startsWith("QEMU_CPU=")));
+    };
+    const arm64 = await env("arm64");
+    expect(arm64.length).toBeGreaterThan(5);
+    for (const words of arm64) expect(words).toEqual(["QEMU_CPU=max,pauth-impdef=on"]);
+    for (const arch of ["armhf", "amd64"]) for (const words of await env(arch)) expect(words).toEqual([]);
+  });
+
   it("without a kernel installs everything in one apt run", async () => {
     const { ctx, fake } = setup(BASE + "kernel: {flavour: none}\n");
     await customizeStep.run(ctx);
