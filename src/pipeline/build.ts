@@ -2,7 +2,7 @@
 // image, start the machine, run the steps, write the report, and make the
 // output folder look finished only when everything passed.
 import { existsSync } from "node:fs";
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { mkdir, rename, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { loadImage, type LoadedImage } from "../config/load.js";
 import { bootAllWays } from "../boot/boot-all.js";
@@ -27,6 +27,10 @@ import { workPaths, type BuildState } from "./context.js";
 import { selectSteps, verifyPlan } from "./plan.js";
 import { checkPrerequisites, fmtSeconds, runSteps, type StepTiming } from "./runner.js";
 import { loadState } from "./state.js";
+import { pointLatest, prune } from "../output/retention.js";
+import { checkSigningKey, SIGNATURE_FILE, signChecksums } from "../output/sign.js";
+import type { GitSource } from "../source/git.js";
+import { sha256File } from "../util/sha256.js";
 
 export const BACKENDS = ["vm", "host"] as const;
 export type Backend = (typeof BACKENDS)[number];
@@ -46,6 +50,16 @@ export interface BuildOptions {
   quiet: boolean;
   /** Boot the finished ISO in qemu the ways image.yaml's boot_test names. */
   bootTest?: boolean;
+  /** Keep this many passed builds of the image, suite and arch in `out` (see output/retention.ts); 0 or unset: all. */
+  keep?: number;
+  /** A scratch build: not recorded in the build history. */
+  scratch?: boolean;
+  /** GPG key that signs SHA256SUMS (SHA256SUMS.sign). */
+  signKey?: string;
+  /** Where images/ and hooks/ are looked up (a git checkout); default the current folder. */
+  cwd?: string;
+  /** The git repository and commit the image came from, for the report. */
+  source?: GitSource;
   console: Console;
   signal: AbortSignal;
 }
@@ -56,7 +70,7 @@ export interface BuildResult {
 }
 
 export async function build(o: BuildOptions): Promise<BuildResult> {
-  const image = loadImage(o.image, { sets: o.sets });
+  const image = loadImage(o.image, { sets: o.sets, cwd: o.cwd });
   const steps = selectSteps(o.steps);
   const problems = verifyPlan(image, steps);
   if (problems.length) throw new ConfigError(problems);
@@ -68,6 +82,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       "--backend host runs debootstrap and chroot, which need root",
       "run it as root, or use the default VM backend",
     );
+  if (o.signKey !== undefined) await checkSigningKey(o.signKey);
 
   const c = image.config;
   const started = new Date();
@@ -121,6 +136,15 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       logDir,
     };
     await runSteps(ctx, steps, timings, (s) => log.forStep(s));
+    if (o.signKey !== undefined && state.artifacts) {
+      log.say("vmlive", `signing SHA256SUMS with ${o.signKey}`);
+      const sig = await signChecksums(partial, o.signKey, o.signal);
+      state.artifacts.push({
+        name: SIGNATURE_FILE,
+        bytes: (await stat(sig)).size,
+        sha256: await sha256File(sig),
+      });
+    }
   } catch (e) {
     failure = e;
   }
@@ -141,6 +165,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     steps: timings,
     tools,
     config: c,
+    source: o.source,
     state,
   });
   await writeReports(partial, report);
@@ -153,7 +178,15 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       : `failed after ${fmtSeconds(report.seconds)}; logs and report in ${dir}`,
   );
   await rename(partial, dir);
-  if (failure !== undefined) throw failure;
+  const prefix = `${image.name}-${c.suite}-${c.arch}`;
+  const tidy = async () => {
+    for (const gone of await prune(outRoot, prefix, o.keep ?? 0))
+      log.say("vmlive", `--keep ${o.keep}: removed ${gone}`);
+  };
+  if (failure !== undefined) {
+    await tidy();
+    throw failure;
+  }
   if (o.bootTest) {
     // The log moved with its folder; go on writing it there.
     const moved = new BuildLog(path.join(dir, "logs", "build.log"), o.console, o.quiet, started.getTime());
@@ -161,13 +194,19 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     await writeReports(dir, report);
     const failed = report.bootTest.ways.filter((w) => !w.ok).map((w) => w.way);
     if (o.signal.aborted) throw o.signal.reason;
-    if (failed.length)
+    if (failed.length) {
+      await tidy();
       throw new VerificationError(
         `the ISO was built and stays in ${dir}, but did not pass the boot test: ${failed.join(", ")}`,
         `serial logs, screenshots and ${report.bootTest.report} in ${dir}; ` +
           `boot it again with vmlive boot ${isoIn(dir, report)} --ways ${failed.join(",")}`,
       );
+    }
   }
+  // `latest` is the newest ISO that passed everything it was asked to (not a --steps run without one).
+  if (report.artifacts?.some((a) => a.name.endsWith(".iso")))
+    await pointLatest(outRoot, prefix, path.basename(dir));
+  await tidy();
   return { dir, report };
 }
 

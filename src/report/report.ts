@@ -4,6 +4,7 @@ import type { BuildBootTest } from "../boot/boot-report.js";
 import type { ImageConfig } from "../config/load.js";
 import type { BuildState } from "../pipeline/context.js";
 import type { StepTiming } from "../pipeline/runner.js";
+import type { GitSource } from "../source/git.js";
 import { VERSION } from "../version.js";
 
 export interface BuildReport {
@@ -29,6 +30,8 @@ export interface BuildReport {
   packages: number;
   tools: Record<string, string>;
   config: ImageConfig;
+  /** `--git`: the repository and commit the image was built from. */
+  source?: GitSource;
   /** `vmlive build --boot-test`: how the ISO booted, added after the build. */
   bootTest?: BuildBootTest;
 }

@@ -2,7 +2,7 @@
 // what lands in the output folder, the report, and the ISO booted to its
 // login prompt four ways (CD and USB stick, BIOS and UEFI) with commands run
 // in the live system; then a rerun of some steps from the kept work area.
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import path from "node:path";
 import { XMLParser } from "fast-xml-parser";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -27,7 +27,12 @@ describe.runIf(isRoot)("vmlive build live-minimal --backend host --boot-test", (
   });
 
   it("leaves one finished output folder with the ISO, checksums, manifest, report and logs", () => {
-    expect(readdirSync(b.out).filter((d) => !d.startsWith("."))).toEqual([path.basename(dir)]);
+    const folders = readdirSync(b.out).filter(
+      (d) => /^live-minimal-bookworm-amd64-\d/.test(d) || d.startsWith("."),
+    );
+    expect(folders).toEqual([path.basename(dir)]);
+    // The stable pointer scripts and web servers use.
+    expect(readlinkSync(path.join(b.out, "live-minimal-bookworm-amd64-latest"))).toBe(path.basename(dir));
     for (const f of [
       "live-minimal-bookworm-amd64.iso",
       "SHA256SUMS",
@@ -115,5 +120,8 @@ describe.runIf(isRoot)("vmlive build live-minimal --backend host --boot-test", (
       readFileSync(path.join(path.dirname(r.stdout.trim()), "report.json"), "utf8"),
     ) as BuildReport;
     expect(again.steps.map((s) => s.step)).toEqual(["squash", "iso", "verify", "collect"]);
+    expect(readlinkSync(path.join(b.out, "live-minimal-bookworm-amd64-latest"))).toBe(
+      path.basename(path.dirname(r.stdout.trim())),
+    );
   });
 });
