@@ -43,6 +43,10 @@ export const volumeId = z
   .max(32, { message: "too long: an ISO 9660 volume id has at most 32 characters" })
   .regex(/^[A-Za-z0-9_.-]+$/, {
     message: "not a valid ISO volume id: letters, digits, _ . and - only (no spaces)",
+  })
+  // The label is handed on as a command-line word (xorriso -V, mount -L, findfs): never one that looks like an option.
+  .refine((v) => !v.startsWith("-"), {
+    message: "must not start with -: start with a letter, digit, _ or .",
   });
 
 /** A locale name as /usr/share/i18n/SUPPORTED spells it, e.g. en_US.UTF-8 or C.UTF-8. */

@@ -1,14 +1,14 @@
 // Loading one image: read image.yaml, apply --set overrides, validate with the
 // schema, apply the cross-field rules, fill in the architecture's defaults.
 // Every problem is collected and reported at once, each with its field path.
-import { readFileSync } from "node:fs";
 import path from "node:path";
-import { LineCounter, parseDocument, isMap, type Document } from "yaml";
+import { LineCounter, parseDocument, isMap, isScalar, type Document, type YAMLError } from "yaml";
 import { z } from "zod";
 import { defaultWays, type WayName } from "../boot/ways.js";
 import { ConfigError, type ConfigProblem } from "../errors.js";
 import { locateImage, type ImageLocation } from "../images/locate.js";
 import { applyOverrides, parseOverride, type Override } from "./overrides.js";
+import { readImageFile } from "./image-file.js";
 import { fromZodIssues } from "./problems.js";
 import { checkRules, defaultBootloaders, defaultKernelFlavour } from "./rules.js";
 import { expandHook } from "./schema/customize.js";
@@ -33,11 +33,30 @@ export interface LoadOptions {
   cwd?: string;
 }
 
+/**
+ * What an image folder may be called. The name becomes part of the work area,
+ * the output folder and the ISO's file name, and so of the paths that
+ * debootstrap (a shell script) and the other tools get: nothing a shell or a
+ * list separator would take apart.
+ */
+export const IMAGE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
 export function loadImage(ref: string, opts: LoadOptions = {}): LoadedImage {
   const cwd = opts.cwd ?? process.cwd();
   const loc = locateImage(ref, cwd);
   const displayFile = path.relative(cwd, loc.file) || loc.file;
-  const config = parseImageConfig(readFileSync(loc.file, "utf8"), displayFile, opts.sets ?? []);
+  if (!IMAGE_NAME.test(loc.name))
+    throw new ConfigError([
+      {
+        file: displayFile,
+        path: "",
+        message:
+          `the folder name ${JSON.stringify(loc.name)} cannot be an image name, which names the work area, ` +
+          "the output folder and the ISO: rename the folder to letters, digits, . _ and - only, " +
+          "starting with a letter or digit",
+      },
+    ]);
+  const config = parseImageConfig(readImageFile(loc.file, displayFile), displayFile, opts.sets ?? []);
   return { ...loc, displayFile, config };
 }
 
@@ -50,17 +69,26 @@ export function parseImageConfig(
   const problems: ConfigProblem[] = [];
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
-  for (const e of doc.errors)
-    problems.push({
-      file: displayFile,
-      path: "",
-      message: `not valid YAML: ${e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "")}`,
-      line: e.linePos?.[0]?.line,
-    });
+  // Warnings too: a tag the parser does not know (!!js/function) would silently become a string.
+  for (const e of [...doc.errors, ...doc.warnings]) {
+    const p = { file: displayFile, path: "", message: yamlProblem(e), line: e.linePos?.[0]?.line };
+    // One deep nesting overflows the parser's stack many times over: say it once.
+    if (!problems.some((q) => q.message === p.message && q.line === p.line)) problems.push(p);
+  }
   if (problems.length) throw new ConfigError(problems);
+  // --set may supply every field, so only a file that is used as it is must say something.
+  const empty = doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null);
+  if (empty && sets.length === 0)
+    throw new ConfigError([
+      {
+        file: displayFile,
+        path: "",
+        message: "is empty: an image.yaml needs at least a description (description: what the image is for)",
+      },
+    ]);
 
-  const raw: unknown = doc.toJS() ?? {};
-  if (!isMap(doc.contents) && doc.contents !== null)
+  const raw = toPlain(doc, displayFile);
+  if (!isMap(doc.contents) && !empty)
     throw new ConfigError([
       { file: displayFile, path: "", message: "must be a YAML mapping of settings (key: value)" },
     ]);
@@ -109,6 +137,44 @@ export function parseImageConfig(
   }
   if (problems.length) throw new ConfigError(problems);
   return resolveDefaults(result.data);
+}
+
+/** The first line of a YAML parser message, in words that say what to change. */
+function yamlProblem(e: YAMLError): string {
+  const first = e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+  if (e.code === "MULTIPLE_DOCS")
+    return "not valid YAML: holds more than one document (a second ---): an image.yaml is one mapping";
+  if (e.code === "TAG_RESOLVE_FAILED")
+    return (
+      `not valid YAML: unknown tag ${first.replace(/^Unresolved tag: /, "").replace("tag:yaml.org,2002:", "!!")}: ` +
+      "write plain strings, numbers, booleans, lists and mappings"
+    );
+  if (/Maximum call stack size exceeded/.test(first))
+    return "not valid YAML: nested too deeply for an image config";
+  return `not valid YAML: ${first}`;
+}
+
+/**
+ * Aliases are expanded into the plain value, so a few lines of anchors can
+ * stand for billions of nodes ("billion laughs"); the parser counts them.
+ */
+const MAX_ALIAS_COUNT = 100;
+
+function toPlain(doc: Document, displayFile: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+  } catch (e) {
+    if (!(e instanceof ReferenceError && /alias count/i.test(e.message))) throw e;
+    throw new ConfigError([
+      {
+        file: displayFile,
+        path: "",
+        message:
+          'its anchors and aliases (&name, *name) expand to too much data, as in a "billion laughs" YAML ' +
+          "bomb: write the values out, or use fewer aliases",
+      },
+    ]);
+  }
 }
 
 function resolveDefaults(c: ParsedImage): ImageConfig {

@@ -22,12 +22,15 @@ export function fromZodIssues(
         out.push({
           path: [...path, key],
           message:
-            `unknown key` +
-            (guess
-              ? ` (did you mean "${guess}"?)`
-              : known.length
-                ? ` (known keys: ${known.join(", ")})`
-                : ""),
+            // YAML 1.1 merge keys are not part of YAML 1.2: the parser keeps `<<` as a plain key.
+            key === "<<"
+              ? "merge keys (<<: *anchor) are not supported: write the keys out"
+              : `unknown key` +
+                (guess
+                  ? ` (did you mean "${guess}"?)`
+                  : known.length
+                    ? ` (known keys: ${known.join(", ")})`
+                    : ""),
         });
       }
     } else if (issue.code === "invalid_type") {
@@ -46,9 +49,15 @@ export function fromZodIssues(
         message: `not a valid key: ${issue.issues.map((i) => i.message).join("; ") || issue.message}`,
       });
     } else if (issue.code === "invalid_union") {
+      const got = valueAt(raw, path);
       out.push({
         path,
-        message: issue.message.startsWith("Invalid input") ? "has the wrong type or form" : issue.message,
+        message:
+          typeof got === "number" && !Number.isFinite(got)
+            ? `must be a finite number, not ${describeValue(got)}`
+            : issue.message.startsWith("Invalid input")
+              ? "has the wrong type or form"
+              : issue.message,
       });
     } else if (issue.code === "invalid_value" && "values" in issue) {
       out.push({
@@ -72,7 +81,12 @@ function valueAt(raw: unknown, path: readonly (string | number)[]): unknown {
 }
 
 /** zod's type names in the words of YAML. */
-const YAML_TYPES: Record<string, string> = { object: "mapping", array: "list", record: "mapping" };
+const YAML_TYPES: Record<string, string> = {
+  object: "mapping",
+  array: "list",
+  record: "mapping",
+  int: "integer",
+};
 
 function article(zodType: string): string {
   const t = YAML_TYPES[zodType] ?? zodType;
@@ -81,6 +95,10 @@ function article(zodType: string): string {
 
 function describeValue(v: unknown): string {
   if (v === null) return "null";
+  if (v instanceof Uint8Array) return "binary data (!!binary)";
+  // YAML's .nan and .inf are numbers to JavaScript, but no field can use them.
+  if (typeof v === "number" && Number.isNaN(v)) return ".nan (not a number)";
+  if (typeof v === "number" && !Number.isFinite(v)) return `${v < 0 ? "-" : ""}.inf (infinity)`;
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "a mapping";
   if (typeof v === "string") return `the string "${v.length > 40 ? v.slice(0, 40) + "..." : v}"`;

@@ -40,7 +40,7 @@ export const bootTest = z
       .default(null)
       .describe(
         "Ways to boot the ISO: as CD or USB stick, with BIOS or UEFI. null takes every way the " +
-          "architecture has and iso.bootloaders allows (amd64, i386: all four; arm64: cd-uefi, usb-uefi).",
+          "architecture has and iso.bootloaders allows (amd64, i386: all four; arm64, armhf: cd-uefi, usb-uefi).",
       ),
     success: regexSource
       .default("login:")

@@ -40,6 +40,15 @@ export const overlay = relativePath
   .describe("Folder (relative to the image folder) whose contents are copied over the root filesystem.");
 
 export const env = z
-  .record(envName, z.string().max(4096, { message: "too long: at most 4096 characters" }))
+  .record(
+    envName,
+    z
+      .string()
+      .max(4096, { message: "too long: at most 4096 characters" })
+      // Values travel as command-line words (NAME=VALUE), and no argv can carry a NUL.
+      .refine((v) => !v.includes("\0"), {
+        message: "must not contain a NUL byte (\\0): no command argument can",
+      }),
+  )
   .default({})
   .describe("Extra environment variables handed to hooks.");

@@ -7,6 +7,10 @@ const password = z
   .min(1)
   .max(256)
   .refine((p) => !p.includes("\n") && !p.includes(":"), { message: "must not contain a newline or ':'" })
+  // chpasswd reads C strings: it would set the password cut off at the NUL.
+  .refine((p) => !p.includes("\0"), {
+    message: "must not contain a NUL byte (\\0): chpasswd would cut it there",
+  })
   .nullable()
   .default(null);
 

@@ -1,7 +1,7 @@
 // The kernel, the compressed root filesystem and the ISO around it.
 import { z } from "zod";
 import { volumeId } from "../debian-names.js";
-import { sizeField } from "./common.js";
+import { fmtBytes, parseSize, sizeField } from "./common.js";
 
 export const kernel = z
   .strictObject({
@@ -65,9 +65,16 @@ const maxSize = z
   .union([z.enum(Object.keys(MEDIA_SIZES) as [string, ...string[]]), z.number(), z.string()])
   .transform((v, ctx) => {
     if (typeof v === "string" && v in MEDIA_SIZES) return MEDIA_SIZES[v]!;
-    const r = sizeField(1024 * 1024, 2 ** 44, "max_size").safeParse(v);
+    const [min, max] = [1024 * 1024, 2 ** 44];
+    const r = sizeField(min, max, "max_size").safeParse(v);
     if (!r.success) {
-      ctx.addIssue({ code: "custom", message: `use cd, dvd, dvd-dl, a byte count or a size such as 2G` });
+      // A size out of range says so; anything else gets the forms that are allowed.
+      const range =
+        parseSize(v) === undefined ? "" : `must be between ${fmtBytes(min)} and ${fmtBytes(max)}: `;
+      ctx.addIssue({
+        code: "custom",
+        message: `${range}use cd, dvd, dvd-dl, a byte count or a size such as 2G`,
+      });
       return z.NEVER;
     }
     return r.data;
@@ -111,8 +118,8 @@ export const iso = z
     timeout: z
       .number()
       .int()
-      .min(0)
-      .max(600)
+      .min(0, { message: "must be 0 (boot at once) or more seconds" })
+      .max(600, { message: "must be at most 600 seconds (ten minutes)" })
       .default(5)
       .describe("Seconds the boot menu waits before starting the default entry (0 boots at once)."),
     max_size: maxSize

@@ -13,7 +13,11 @@ export const description = z
   .string()
   .min(1)
   .max(120, { message: "too long: one line of at most 120 characters" })
-  .regex(/^[^\n\r]*$/, { message: "must be a single line" })
+  // Tabs are fine; other control characters would garble `vmlive list` and the reports.
+  // eslint-disable-next-line no-control-regex
+  .regex(/^[^\u0000-\u0008\u000a-\u001f\u007f]*$/, {
+    message: "must be a single line, without control characters",
+  })
   .describe("One line saying what the image is for; shown by `vmlive list`.");
 
 export const suite = z

@@ -80,7 +80,7 @@ describe("defaults", () => {
     ["amd64", "amd64", ["bios", "uefi"], ["cd-bios", "cd-uefi", "usb-bios", "usb-uefi"]],
     ["i386", "686-pae", ["bios", "uefi"], ["cd-bios", "cd-uefi", "usb-bios", "usb-uefi"]],
     ["arm64", "arm64", ["uefi"], ["cd-uefi", "usb-uefi"]],
-    ["armhf", "armmp", ["uefi"], []],
+    ["armhf", "armmp", ["uefi"], ["cd-uefi", "usb-uefi"]],
   ])("pick the kernel flavour, boot loaders and boot test ways of %s", (arch, flavour, loaders, ways) => {
     const c = parse(`arch: ${arch}\n`);
     expect(c.kernel.flavour).toBe(flavour);
