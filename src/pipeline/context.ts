@@ -48,6 +48,14 @@ export interface Artifact {
   sha256: string;
 }
 
+/** Something of the build that the check step found in the finished root filesystem. */
+export interface Leftover {
+  /** Where: a path in the image (/etc/machine-id, /etc/apt/sources.list:3) or in the work area. */
+  path: string;
+  problem: string;
+  fix: string;
+}
+
 /** Facts steps record for later steps and the build report. Saved as state.json in the work area. */
 export interface BuildState {
   /** Steps that finished, in order, with their wall time. */
@@ -66,6 +74,8 @@ export interface BuildState {
   artifacts?: Artifact[];
   /** Tool versions in the machine, for the report. */
   tools?: Record<string, string>;
+  /** What the check step looked for in the root filesystem, and the build leftovers it found there. */
+  check?: { leftovers: number; checked: string[]; found: Leftover[] };
 }
 
 /** Where a step reports progress: short lines for people, full command output for the log file. */

@@ -22,6 +22,8 @@ export interface BuildReport {
   sourceDateEpoch: number;
   steps: StepTiming[];
   hooks: BuildState["hooks"];
+  /** The check step: what it looked for in the root filesystem and the build leftovers it found. */
+  check?: BuildState["check"];
   kernelVersion?: string;
   rootfs?: BuildState["rootfs"];
   squashfs?: BuildState["squashfs"];
@@ -39,7 +41,7 @@ export interface BuildReport {
 export function makeReport(
   r: Omit<
     BuildReport,
-    "vmlive" | "hooks" | "kernelVersion" | "rootfs" | "squashfs" | "iso" | "artifacts" | "packages"
+    "vmlive" | "hooks" | "check" | "kernelVersion" | "rootfs" | "squashfs" | "iso" | "artifacts" | "packages"
   > & { state: BuildState },
 ): BuildReport {
   const { state, ...rest } = r;
@@ -47,6 +49,7 @@ export function makeReport(
     vmlive: VERSION,
     ...rest,
     hooks: state.hooks ?? [],
+    check: state.check,
     kernelVersion: state.kernelVersion,
     rootfs: state.rootfs,
     squashfs: state.squashfs,

@@ -2,6 +2,7 @@
 import type { Step } from "../pipeline/steps.js";
 import { bootstrapStep } from "./bootstrap.js";
 import { customizeStep } from "./customize.js";
+import { checkStep } from "./check.js";
 import { bootStep } from "./boot.js";
 import { squashStep } from "./squash.js";
 import { isoStep } from "./iso.js";
@@ -11,6 +12,7 @@ import { collectStep } from "./collect.js";
 export const STEPS: readonly Step[] = [
   bootstrapStep,
   customizeStep,
+  checkStep,
   bootStep,
   squashStep,
   isoStep,

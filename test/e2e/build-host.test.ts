@@ -51,12 +51,18 @@ describe.runIf(isRoot)("vmlive build live-minimal --backend host --boot-test", (
     expect(report.steps.map((s) => s.step)).toEqual([
       "bootstrap",
       "customize",
+      "check",
       "boot",
       "squash",
       "iso",
       "verify",
       "collect",
     ]);
+    // Nothing of the build left in the image: no machine id, host keys, policy-rc.d, unlocked root ...
+    expect(report.check).toEqual(expect.objectContaining({ leftovers: 0, found: [] }));
+    expect(report.check!.checked).toEqual(
+      expect.arrayContaining(["machine id", "SSH host keys", "root password"]),
+    );
     const isoArtifact = report.artifacts!.find((a) => a.name.endsWith(".iso"))!;
     expect(isoArtifact.sha256).toBe(await sha256File(iso));
     expect(readFileSync(path.join(dir, "SHA256SUMS"), "utf8")).toContain(

@@ -120,6 +120,8 @@ export async function finish(ctx: BuildContext): Promise<void> {
       'rm -f "$r"/var/cache/apt/*.bin "$r"/var/cache/debconf/*-old "$r"/var/lib/dpkg/*-old',
       'rm -f "$r"/var/lib/dbus/machine-id "$r"/etc/ssh/ssh_host_* "$r"/root/.bash_history',
       'rm -rf --one-file-system "$r"' + CHROOT_HOOK_DIR,
+      // Half-written files of an interrupted writeInRootfs (exec.ts), which writes only below these.
+      'find "$r/etc" "$r/sbin" "$r/usr/sbin" -xdev -type f -name "*.vmlive-new" -delete',
       // Logs: rotated ones and journals go, the others are emptied; folders stay.
       'find "$r/var/log" -xdev -type f \\( -name "*.gz" -o -name "*.[0-9]" -o -name "*.old" -o -name "*.journal" -o -name "*.journal~" \\) -delete',
       'find "$r/var/log" -xdev -type f -exec truncate -s 0 {} +',
