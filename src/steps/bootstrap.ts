@@ -3,6 +3,8 @@
 // checked: against bootstrap.keyring when the image has one, else Debian's
 // archive keyring, which every builder has.
 import path from "node:path";
+import { stepProxy, viaCache } from "../cache/build-use.js";
+import { proxyEnv } from "../cache/through-proxy.js";
 import type { ImageConfig } from "../config/load.js";
 import { CommandError, VerificationError } from "../errors.js";
 import { binfmtHandlerFor, BINFMT_DIR, parseBinfmtHandler, qemuUserEnv } from "../host/binfmt.js";
@@ -199,13 +201,20 @@ async function run(ctx: BuildContext): Promise<void> {
   await ctx.machine.exec(["mkdir", "-p", ctx.work.root, ctx.work.input], opts);
   const keyring = await keyringOnMachine(ctx);
   const argv = bootstrapArgv(c, ctx.work.rootfs, keyring);
-  ctx.log.say(`${b.tool} ${b.variant} ${c.suite} ${c.arch} from ${c.mirror.build}`);
+  ctx.log.say(
+    `${b.tool} ${b.variant} ${c.suite} ${c.arch} from ${c.mirror.build}${viaCache(ctx, c.mirror.build)}`,
+  );
   const scan = failureScanner(ctx.log.output);
   try {
     await ctx.machine.exec(argv, {
       signal: ctx.signal,
       output: scan.sink,
-      env: { ...qemuUserEnv(c.arch), SOURCE_DATE_EPOCH: String(ctx.sourceDateEpoch) },
+      env: {
+        ...qemuUserEnv(c.arch),
+        SOURCE_DATE_EPOCH: String(ctx.sourceDateEpoch),
+        // Both tools fetch through the package cache's proxy when it serves the mirror.
+        ...proxyEnv(stepProxy(ctx, c.mirror.build)),
+      },
       // Hours under TCG for a large variant; the watchdog catches a hung download much sooner.
       timeoutMs: 4 * 60 * MINUTE,
       idleTimeoutMs: 15 * MINUTE,
@@ -240,7 +249,8 @@ async function explain(
       .map((l) => `  ${l}`)
       .join("\n")}`,
     `check that ${c.mirror.build} serves ${c.suite} for ${c.arch} with components ${c.bootstrap.components.join(", ")}` +
-      `${c.bootstrap.packages.length ? ` and the packages ${c.bootstrap.packages.join(", ")}` : ""}; full log: ${ctx.log.file}`,
+      `${c.bootstrap.packages.length ? ` and the packages ${c.bootstrap.packages.join(", ")}` : ""}` +
+      `${viaCache(ctx, c.mirror.build) ? " (or build with --no-cache to fetch from it directly)" : ""}; full log: ${ctx.log.file}`,
   );
 }
 

@@ -5,6 +5,9 @@
 import { existsSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { acquirePackageCache } from "../../cache/proxy.js";
+import { cacheOffReason } from "../../cache/settings.js";
+import { proxyEnv, proxyForMirror } from "../../cache/through-proxy.js";
 import { VerificationError } from "../../errors.js";
 import { cacheDir } from "../../host/dirs.js";
 import { qemuUserEnv } from "../../host/binfmt.js";
@@ -29,6 +32,8 @@ export interface BuilderImage {
 
 export interface EnsureOptions {
   mirror?: string;
+  /** false: fetch the packages from the mirror, not through the package cache (--no-cache); default: VMLIVE_CACHE decides. */
+  cache?: boolean;
   /** Rebuild even when a good image is cached. */
   rebuild?: boolean;
   say?: (msg: string) => void;
@@ -122,12 +127,21 @@ async function makeImage(
           ? `(about 10 minutes, once: its ${def.arch} programs run through qemu-user here)`
           : "(about a minute, once)"),
     );
-    await run(mmdebstrapArgv(def, rootfs, opts.mirror ?? "http://deb.debian.org/debian"), {
-      output: opts.output,
-      env: foreign ? qemuUserEnv(def.arch) : undefined,
-      timeoutMs: (foreign ? 180 : 60) * 60_000,
-      idleTimeoutMs: 15 * 60_000,
-    });
+    const mirror = opts.mirror ?? "http://deb.debian.org/debian";
+    {
+      // The builder's packages are the image builds' packages too: one cache for both.
+      await using cache =
+        cacheOffReason(opts.cache) === undefined ? await acquirePackageCache({ say }) : undefined;
+      await run(mmdebstrapArgv(def, rootfs, mirror), {
+        output: opts.output,
+        env: {
+          ...(foreign ? qemuUserEnv(def.arch) : {}),
+          ...proxyEnv(proxyForMirror(cache?.proxyFor("host"), mirror)),
+        },
+        timeoutMs: (foreign ? 180 : 60) * 60_000,
+        idleTimeoutMs: 15 * 60_000,
+      });
+    }
     const kver = (await readdir(path.join(rootfs, "lib", "modules")))[0];
     if (!kver) throw new VerificationError(`the ${def.name} builder has no kernel in /lib/modules`);
     const vmlinuz = path.join(tmp, "vmlinuz");

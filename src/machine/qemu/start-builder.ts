@@ -14,6 +14,8 @@ export interface StartBuilderOptions {
   accel: AccelChoice;
   logDir: string;
   mirror?: string;
+  /** false: make the builder image without the package cache (--no-cache). */
+  cache?: boolean;
   keep?: boolean;
   workDisk?: string;
   say: (msg: string) => void;
@@ -22,7 +24,12 @@ export interface StartBuilderOptions {
 
 export async function startBuilder(o: StartBuilderOptions): Promise<QemuMachine> {
   const def = definitionFor(o.release, o.arch ?? hostArch());
-  const image = await ensureBuilderImage(def, { mirror: o.mirror, say: o.say, output: o.output });
+  const image = await ensureBuilderImage(def, {
+    mirror: o.mirror,
+    cache: o.cache,
+    say: o.say,
+    output: o.output,
+  });
   const accel = await chooseAccel(o.accel, o.say, def.arch);
   return QemuMachine.start({
     def,

@@ -4,6 +4,8 @@
 // apt runs with a state and cache of its own, so neither the image nor the
 // builder's apt is touched, and the archive's signature is checked with the
 // same keyring as the bootstrap's.
+import { stepProxy, viaCache } from "../../cache/build-use.js";
+import { aptProxyOptions } from "../../cache/through-proxy.js";
 import type { ImageConfig } from "../../config/load.js";
 import type { BuildContext } from "../../pipeline/context.js";
 import { keyringOnMachine } from "../bootstrap.js";
@@ -59,8 +61,15 @@ export async function unpackFromArchive(
     },
   );
   await writeFile(ctx, `${dir}/sources.list`, archiveSourcesList(c, keyring));
-  const apt = ["apt-get", "-q", ...aptOptions(dir, c.arch)];
-  ctx.log.say(`fetching ${pkgs.join(", ")} (${c.suite} ${c.arch}) from ${c.mirror.build}`);
+  const apt = [
+    "apt-get",
+    "-q",
+    ...aptOptions(dir, c.arch),
+    ...aptProxyOptions(stepProxy(ctx, c.mirror.build)),
+  ];
+  ctx.log.say(
+    `fetching ${pkgs.join(", ")} (${c.suite} ${c.arch}) from ${c.mirror.build}${viaCache(ctx, c.mirror.build)}`,
+  );
   await run(ctx, [...apt, "update"], { timeoutMs: 20 * 60_000, idleTimeoutMs: 10 * 60_000 });
   await run(ctx, [...apt, "download", ...pkgs], { cwd: `${dir}/debs`, timeoutMs: 20 * 60_000 });
   const ls = await run(ctx, ["find", `${dir}/debs`, "-maxdepth", "1", "-name", "*.deb"], { quiet: true });

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { ImageConfig } from "../../config/load.js";
 import { STABLE_SUITES, type Suite } from "../../config/schema/system.js";
+import { viaCache } from "../../cache/build-use.js";
 import { findInImage } from "../../images/files.js";
 import type { BuildContext } from "../../pipeline/context.js";
 import { inChroot, LONG, onMachine, writeInRootfs } from "./exec.js";
@@ -99,7 +100,7 @@ export async function useBuildSources(ctx: BuildContext): Promise<void> {
   await writeInRootfs(ctx, SOURCES_LIST, buildSourcesList(c));
   await inChroot(ctx, ["rm", "-f", DEB822_SOURCES], { quiet: true });
   if (packageList(c).length === 0) return ctx.log.say("no packages to install: apt is not needed");
-  ctx.log.say(`apt-get update from ${c.mirror.build}`);
+  ctx.log.say(`apt-get update from ${c.mirror.build}${viaCache(ctx, c.mirror.build)}`);
   await inChroot(ctx, ["apt-get", "update"], LONG);
 }
 

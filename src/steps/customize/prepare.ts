@@ -1,6 +1,8 @@
 // Before anything is installed: keep daemons from starting, give the chroot
 // DNS, and make apt and dpkg noninteractive, retrying and fast. Everything
 // done here is undone by finish.ts.
+import { stepProxy } from "../../cache/build-use.js";
+import { aptProxyConf } from "../../cache/through-proxy.js";
 import type { BuildContext } from "../../pipeline/context.js";
 import { inChroot, markers, onMachine, writeInRootfs, writeOnMachine } from "./exec.js";
 
@@ -43,7 +45,9 @@ export async function prepare(ctx: BuildContext): Promise<void> {
   await inChroot(ctx, ["dpkg-divert", "--local", "--rename", "--add", ssd]);
   await writeInRootfs(ctx, ssd, SSD_STUB_TEXT, "0755");
 
-  await writeInRootfs(ctx, APT_BUILD_CONF, APT_BUILD_CONF_TEXT);
+  // The package cache's proxy goes here, in the file finish() removes, never into the image's own apt config.
+  const proxy = stepProxy(ctx, ctx.image.config.mirror.build);
+  await writeInRootfs(ctx, APT_BUILD_CONF, APT_BUILD_CONF_TEXT + aptProxyConf(proxy));
   await writeInRootfs(ctx, DPKG_BUILD_CONF, DPKG_BUILD_CONF_TEXT);
   await useBuildResolvConf(ctx);
 }

@@ -1,0 +1,28 @@
+// The package cache as a build's steps see it: the proxy's URL from the
+// machine they run on, in the BuildContext, and what each step passes to its
+// tool for a given mirror. A context without it (--no-cache, VMLIVE_CACHE=off,
+// apt-cacher-ng missing) gets no proxy anywhere.
+import type { BuildContext } from "../pipeline/context.js";
+import { proxyForMirror } from "./through-proxy.js";
+
+export interface BuildCache {
+  /** The proxy as the machine reaches it: http://127.0.0.1:PORT/ here, http://10.0.2.2:PORT/ in the builder VM. */
+  proxy: string;
+}
+
+declare module "../pipeline/context.js" {
+  interface BuildContext {
+    /** The shared package cache, when this build uses it (src/cache). */
+    packageCache?: BuildCache;
+  }
+}
+
+/** The proxy a step uses to fetch from `mirror`, or undefined to fetch directly. */
+export function stepProxy(ctx: BuildContext, mirror: string): string | undefined {
+  return proxyForMirror(ctx.packageCache?.proxy, mirror);
+}
+
+/** " through the package cache" when a step's downloads from `mirror` go through it, for its log line. */
+export function viaCache(ctx: BuildContext, mirror: string): string {
+  return stepProxy(ctx, mirror) === undefined ? "" : " through the package cache";
+}
