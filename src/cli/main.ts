@@ -3,10 +3,15 @@ import yargs from "yargs";
 import { UsageError } from "../errors.js";
 import { bootCommand } from "./commands/boot.js";
 import { buildCommand } from "./commands/build.js";
+import { cacheCommand } from "./commands/cache.js";
 import { checkCommand } from "./commands/check.js";
+import { ciCommand } from "./commands/ci.js";
 import { configCommand } from "./commands/config.js";
+import { diffCommand } from "./commands/diff.js";
 import { doctorCommand } from "./commands/doctor.js";
+import { historyCommand } from "./commands/history.js";
 import { listCommand } from "./commands/list.js";
+import { summaryCommand } from "./commands/summary.js";
 import { usbCommand } from "./commands/usb.js";
 import { vmCommand } from "./commands/vm.js";
 import { interrupted } from "./interrupt.js";
@@ -27,12 +32,17 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     )
     .command(buildCommand(io))
     .command(bootCommand(io))
+    .command(cacheCommand(io))
     .command(checkCommand(io))
     .command(listCommand(io))
     .command(configCommand(io))
     .command(doctorCommand(io))
     .command(vmCommand(io))
     .command(usbCommand(io))
+    .command(ciCommand(io))
+    .command(summaryCommand(io))
+    .command(historyCommand(io))
+    .command(diffCommand(io))
     .demandCommand(1, "name a command (see the list above)")
     .recommendCommands()
     .strict()

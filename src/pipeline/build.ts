@@ -9,16 +9,20 @@ import { bootAllWays } from "../boot/boot-all.js";
 import { bootTable, buildBootTest, wayDetails, type BuildBootTest } from "../boot/boot-report.js";
 import { missingForBoot } from "../boot/firmware.js";
 import { bootTestProblems, planFromConfig } from "../boot/plan.js";
+import { acquirePackageCache } from "../cache/proxy.js";
+import { cacheOffReason } from "../cache/settings.js";
 import { ConfigError, UsageError, VerificationError } from "../errors.js";
 import { workDir } from "../host/dirs.js";
 import { HostMachine } from "../machine/host.js";
 import type { Machine } from "../machine/machine.js";
+import { watchExecs } from "../machine/watched.js";
 import { chooseAccel, type AccelChoice } from "../machine/qemu/accel.js";
 import { QemuMachine } from "../machine/qemu/qemu-machine.js";
 import { startBuilder } from "../machine/qemu/start-builder.js";
 import { builderArchFor, checkHostBackend } from "../machine/qemu/definition.js";
 import { run } from "../process/run.js";
-import { BuildLog, type Console } from "../report/build-log.js";
+import { BuildLog } from "../report/build-log.js";
+import { buildLabel, type EventSink } from "../report/events.js";
 import { JUNIT_FILE, junitXml } from "../report/junit.js";
 import { makeReport, type BuildReport } from "../report/report.js";
 import { SUMMARY_FILE, summaryMarkdown } from "../report/summary.js";
@@ -27,6 +31,8 @@ import { workPaths, type BuildState } from "./context.js";
 import { selectSteps, verifyPlan } from "./plan.js";
 import { checkPrerequisites, fmtSeconds, runSteps, type StepTiming } from "./runner.js";
 import { loadState } from "./state.js";
+import { historyFile } from "../history/open.js";
+import { recordBuild } from "../history/record.js";
 import { pointLatest, prune } from "../output/retention.js";
 import { checkSigningKey, SIGNATURE_FILE, signChecksums } from "../output/sign.js";
 import type { GitSource } from "../source/git.js";
@@ -56,12 +62,20 @@ export interface BuildOptions {
   scratch?: boolean;
   /** GPG key that signs SHA256SUMS (SHA256SUMS.sign). */
   signKey?: string;
+  /** false: fetch every package from the mirror, not through the shared package cache (--no-cache); default: VMLIVE_CACHE decides. */
+  cache?: boolean;
   /** Where images/ and hooks/ are looked up (a git checkout); default the current folder. */
   cwd?: string;
   /** The git repository and commit the image came from, for the report. */
   source?: GitSource;
-  console: Console;
+  /** Where the build's progress goes, as events (report/events.ts); the build log gets everything regardless. */
+  events?: EventSink;
   signal: AbortSignal;
+}
+
+/** The host's work area of one image and architecture on one backend (a folder, or the VM's work disk). */
+export function hostWorkDir(image: string, arch: string, backend: Backend, root = workDir()): string {
+  return path.join(root, `${image}-${arch}`, backend);
 }
 
 export interface BuildResult {
@@ -83,6 +97,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       "run it as root, or use the default VM backend",
     );
   if (o.signKey !== undefined) await checkSigningKey(o.signKey);
+  const cacheOff = cacheOffReason(o.cache);
 
   const c = image.config;
   const started = new Date();
@@ -91,11 +106,12 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const partial = path.join(outRoot, `.${name}.partial`);
   const logDir = path.join(partial, "logs");
   await mkdir(logDir, { recursive: true });
-  const log = new BuildLog(path.join(logDir, "build.log"), o.console, o.quiet);
+  const label = buildLabel({ image: image.name, suite: c.suite, arch: c.arch });
+  const log = new BuildLog(path.join(logDir, "build.log"), o.events, label, o.quiet);
   const sourceDateEpoch = Number(process.env.SOURCE_DATE_EPOCH ?? Math.floor(started.getTime() / 1000));
 
   // Each backend keeps its own work area: a folder here, or the VM's work disk.
-  const hostWork = path.join(workDir(), image.name, o.backend);
+  const hostWork = hostWorkDir(image.name, c.arch, o.backend);
   const timings: StepTiming[] = [];
   let state: BuildState = { done: [] };
   let machineDescription = "";
@@ -110,6 +126,9 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     // --one-file-system: never walk into anything mounted below the work area.
     if (o.clean && existsSync(hostWork)) await run(["rm", "-rf", "--one-file-system", hostWork]);
     await mkdir(hostWork, { recursive: true });
+    // Joined before the machine starts, so a builder image made now fetches through it too; left after the machine stops.
+    if (cacheOff) log.say("cache", `package cache off (${cacheOff}): every package comes from the mirror`);
+    await using cache = cacheOff ? undefined : await acquirePackageCache({ say: (m) => log.say("cache", m) });
     await using machine = await startMachine(o, image, hostWork, logDir, (m) => log.say("machine", m));
     machineDescription = machine.description;
     if (machine instanceof QemuMachine) builderImage = machine.builderImage;
@@ -126,7 +145,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     }
     const ctx = {
       image,
-      machine,
+      machine: watchExecs(machine, (argv) => log.command(argv, machine.site)),
       work,
       state,
       log: log.forStep("vmlive"),
@@ -134,8 +153,9 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       sourceDateEpoch,
       outDir: partial,
       logDir,
+      packageCache: cache && { proxy: cache.proxyFor(machine.site) },
     };
-    await runSteps(ctx, steps, timings, (s) => log.forStep(s));
+    await runSteps(ctx, steps, timings, (s) => log.forStep(s), log);
     if (o.signKey !== undefined && state.artifacts) {
       log.say("vmlive", `signing SHA256SUMS with ${o.signKey}`);
       const sig = await signChecksums(partial, o.signKey, o.signal);
@@ -178,19 +198,30 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       : `failed after ${fmtSeconds(report.seconds)}; logs and report in ${dir}`,
   );
   await rename(partial, dir);
+  // The log moved with its folder; from here on it is written there.
+  const moved = new BuildLog(
+    path.join(dir, "logs", "build.log"),
+    o.events,
+    label,
+    o.quiet,
+    started.getTime(),
+  );
+  moved.emit({ type: "folder", dir });
   const prefix = `${image.name}-${c.suite}-${c.arch}`;
+  // Into the history (unless --scratch), then --keep: a build's record outlives its folder.
   const tidy = async () => {
+    if (!o.scratch) await record(outRoot, dir, o.source, (m) => moved.say("vmlive", m));
     for (const gone of await prune(outRoot, prefix, o.keep ?? 0))
-      log.say("vmlive", `--keep ${o.keep}: removed ${gone}`);
+      moved.say("vmlive", `--keep ${o.keep}: removed ${gone}`);
   };
   if (failure !== undefined) {
     await tidy();
     throw failure;
   }
   if (o.bootTest) {
-    // The log moved with its folder; go on writing it there.
-    const moved = new BuildLog(path.join(dir, "logs", "build.log"), o.console, o.quiet, started.getTime());
     report.bootTest = await bootTestBuilt(image, dir, report, o, (m) => moved.say("boot", m));
+    for (const w of report.bootTest.ways)
+      moved.emit({ type: "boot-way", way: w.way, ok: w.ok, seconds: w.seconds, reason: w.reason });
     await writeReports(dir, report);
     const failed = report.bootTest.ways.filter((w) => !w.ok).map((w) => w.way);
     if (o.signal.aborted) throw o.signal.reason;
@@ -208,6 +239,22 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     await pointLatest(outRoot, prefix, path.basename(dir));
   await tidy();
   return { dir, report };
+}
+
+/** Record a build folder in OUT/history.sqlite. A history that cannot be written does not undo a finished build. */
+async function record(
+  outRoot: string,
+  dir: string,
+  git: GitSource | undefined,
+  say: (m: string) => void,
+): Promise<void> {
+  const file = historyFile(outRoot);
+  try {
+    const id = await recordBuild(file, dir, { git });
+    say(`recorded as build ${id} in ${file}`);
+  } catch (e) {
+    say(`warning: not recorded in ${file}: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 /** report.json, and the same build as junit.xml and summary.md for CI engines and people. */
@@ -279,6 +326,7 @@ async function startMachine(
     accel: o.accel,
     logDir,
     mirror: image.config.mirror.build,
+    cache: o.cache,
     keep: o.keepVm,
     workDisk: path.join(hostWork, "work.raw"),
     say,

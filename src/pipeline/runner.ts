@@ -31,12 +31,19 @@ export function checkPrerequisites(
     );
 }
 
+/** Where the runner says that a step started and ended (the build log: its file and its events). */
+export interface StepProgress {
+  stepStart(step: string, summary: string): void;
+  stepEnd(step: string, ok: boolean, seconds: number): void;
+}
+
 /** Each step runs with a context whose log is labelled with the step's name. */
 export async function runSteps(
   base: BuildContext,
   steps: readonly Step[],
   timings: StepTiming[],
   logFor: (step: string) => BuildContext["log"],
+  progress: StepProgress,
 ): Promise<void> {
   const started: Step[] = [];
   const ctxFor = (step: Step): BuildContext => ({ ...base, log: logFor(step.name) });
@@ -45,19 +52,21 @@ export async function runSteps(
       if (base.signal.aborted) throw base.signal.reason;
       started.push(step);
       const ctx = ctxFor(step);
-      ctx.log.say(step.summary);
+      progress.stepStart(step.name, step.summary);
       const t0 = Date.now();
       try {
         await step.run(ctx);
       } catch (e) {
-        timings.push({ step: step.name, seconds: (Date.now() - t0) / 1000, ok: false });
+        const seconds = (Date.now() - t0) / 1000;
+        timings.push({ step: step.name, seconds, ok: false });
+        progress.stepEnd(step.name, false, seconds);
         throw new StepError(step.name, ctx.signal.aborted ? ctx.signal.reason : e);
       }
       const seconds = (Date.now() - t0) / 1000;
       timings.push({ step: step.name, seconds, ok: true });
       ctx.state.done = [...ctx.state.done.filter((d) => d.step !== step.name), { step: step.name, seconds }];
       await saveState(ctx.machine, ctx.work.root, ctx.state);
-      ctx.log.say(`done in ${fmtSeconds(seconds)}`);
+      progress.stepEnd(step.name, true, seconds);
     }
   } finally {
     for (const step of started.reverse()) {
@@ -76,4 +85,10 @@ export async function runSteps(
 
 export function fmtSeconds(s: number): string {
   return s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+}
+
+/** Elapsed time as a clock that ticks: "07:05", "72:00" (minutes are not wrapped into hours). */
+export function fmtClock(s: number): string {
+  const whole = Math.max(0, Math.floor(s));
+  return `${String(Math.floor(whole / 60)).padStart(2, "0")}:${String(whole % 60).padStart(2, "0")}`;
 }

@@ -1,39 +1,63 @@
 // The build log: every line of every command into one file on the host, and
-// a readable stream on the console: step headers, progress lines, and
-// (unless quiet) command output prefixed with the step's name.
+// the same build as events (progress lines, steps, commands, and unless
+// quiet command output) for whoever shows it: a terminal, CI, a program.
 import { appendFileSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import type { OutputSink } from "../machine/machine.js";
 import type { StepLog } from "../pipeline/context.js";
+import { fmtClock, fmtSeconds, type StepProgress } from "../pipeline/runner.js";
+import { emitAt, type BuildEventInput, type EventSink } from "./events.js";
 
-export interface Console {
-  line(text: string): void;
-}
+export class BuildLog implements StepProgress {
+  /** The step running now, named in command events. */
+  private step: string | undefined;
 
-export class BuildLog {
   constructor(
     readonly file: string,
-    private readonly console: Console,
+    /** Where this build's events go; the file gets everything whether or not anyone listens. */
+    private readonly events: EventSink | undefined,
+    /** The build's label in events ("live-minimal/bookworm/amd64"). */
+    readonly build: string,
     private readonly quiet = false,
     private readonly started = Date.now(),
   ) {
     mkdirSync(path.dirname(file), { recursive: true });
   }
 
-  private stamp(): string {
-    const s = Math.floor((Date.now() - this.started) / 1000);
-    return `${String(Math.floor(s / 60)).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
-  }
-
   private write(text: string): void {
     appendFileSync(this.file, text + "\n");
   }
 
-  /** A progress line for people: console and file. */
+  private line(label: string, message: string): void {
+    this.write(`${fmtClock((Date.now() - this.started) / 1000)} [${label}] ${message}`);
+  }
+
+  /** One of this build's events, stamped now. */
+  emit(e: BuildEventInput): void {
+    emitAt(this.events, { ...e, build: this.build });
+  }
+
+  /** A progress line for people: the file and a `say` event. */
   say(label: string, message: string): void {
-    const line = `${this.stamp()} [${label}] ${message}`;
-    this.write(line);
-    this.console.line(line);
+    this.line(label, message);
+    emitAt(this.events, { type: "say", build: this.build, label, message });
+  }
+
+  stepStart(step: string, summary: string): void {
+    this.step = step;
+    this.line(step, summary);
+    this.emit({ type: "step-start", step, summary });
+  }
+
+  stepEnd(step: string, ok: boolean, seconds: number): void {
+    this.step = undefined;
+    this.line(step, `${ok ? "done in" : "failed after"} ${fmtSeconds(seconds)}`);
+    this.emit({ type: "step-end", step, ok, seconds });
+  }
+
+  /** A program the build runs (the file gets its output, not its argv: the output says what matters). */
+  command(argv: readonly string[], site: "host" | "vm"): void {
+    this.emit({ type: "command", ...(this.step ? { step: this.step } : {}), site, argv: [...argv] });
   }
 
   /** The StepLog a step writes to. */
@@ -41,7 +65,7 @@ export class BuildLog {
     const output: OutputSink = {
       line: (stream, text) => {
         this.write(`${label}${stream === "stderr" ? "!" : "|"} ${text}`);
-        if (!this.quiet) this.console.line(`      ${label}| ${text}`);
+        if (!this.quiet) this.emit({ type: "output", label, stream, text });
       },
     };
     return { say: (m) => this.say(label, m), output, file: this.file };
