@@ -1,11 +1,11 @@
 // The qemu command line that boots a finished ISO one way: as a CD or as a
-// USB stick, on BIOS (SeaBIOS) or UEFI (OVMF, AAVMF for arm64), with Secure
-// Boot when the firmware asks for it. A pure function of its spec, so tests
-// can read it.
+// USB stick, on BIOS (SeaBIOS) or UEFI (OVMF; AAVMF for arm64 and armhf on
+// qemu's virt board), with Secure Boot when the firmware asks for it. A pure
+// function of its spec, so tests can read it.
 import { esc, type Accel } from "../machine/qemu/args.js";
 import type { UefiFirmware } from "./firmware.js";
 import { QEMU_SYSTEM } from "./firmware.js";
-import type { BootArch, BootWay } from "./ways.js";
+import { isArmBoot, type BootArch, type BootWay } from "./ways.js";
 
 export interface BootSpec {
   arch: BootArch;
@@ -31,7 +31,7 @@ export interface BootSpec {
 }
 
 export function bootArgv(s: BootSpec): string[] {
-  const arm = s.arch === "arm64";
+  const arm = isArmBoot(s.arch);
   const uefi = s.way.firmware === "uefi";
   if (uefi && (!s.firmware || !s.varsFile))
     throw new Error("UEFI boot needs the firmware and a copy of its variable store");
@@ -39,12 +39,14 @@ export function bootArgv(s: BootSpec): string[] {
   const smm = uefi && s.firmware!.smm;
 
   const argv = [QEMU_SYSTEM[s.arch].binary];
+  // armhf needs no highmem=off: its RAM (2 GiB from 1 GiB on) ends below 4 GiB, and with firmware
+  // on a 32-bit CPU qemu keeps the PCIe ECAM and windows low itself (the armmp kernel sees them).
   argv.push("-machine", arm ? "virt" : smm ? "q35,smm=on" : "pc", "-m", String(s.memoryMiB), "-smp", "2");
   argv.push(
     ...(s.accel === "kvm"
       ? ["-accel", "kvm", "-cpu", "host"]
-      : // pauth-impdef: the same pointer authentication, much cheaper to emulate.
-        ["-accel", "tcg,thread=multi", "-cpu", arm ? "max,pauth-impdef=on" : "max"]),
+      : // pauth-impdef: the same pointer authentication, much cheaper to emulate (AArch64 only).
+        ["-accel", "tcg,thread=multi", "-cpu", s.arch === "arm64" ? "max,pauth-impdef=on" : "max"]),
   );
   // A display device so screendump has something to grab; nothing is shown (-display none).
   argv.push("-display", "none", arm ? "-device" : "-vga", arm ? "ramfb" : "std", "-nic", "none");

@@ -39,6 +39,13 @@ const PLAIN: Record<BootArch, UefiFirmware> = {
     pkg: "qemu-efi-aarch64",
     smm: false,
   },
+  // qemu-efi-arm: edk2's ArmVirtQemu for 32-bit ARM, an empty variable store (Secure Boot off).
+  armhf: {
+    code: `${AAVMF}/AAVMF32_CODE.fd`,
+    vars: `${AAVMF}/AAVMF32_VARS.fd`,
+    pkg: "qemu-efi-arm",
+    smm: false,
+  },
 };
 
 /** Secure Boot on, with Microsoft's keys enrolled: what shim signed by Microsoft needs. */
@@ -73,6 +80,7 @@ export const QEMU_SYSTEM: Record<BootArch, { binary: string; pkg: string }> = {
   amd64: { binary: "qemu-system-x86_64", pkg: "qemu-system-x86" },
   i386: { binary: "qemu-system-i386", pkg: "qemu-system-x86" },
   arm64: { binary: "qemu-system-aarch64", pkg: "qemu-system-arm" },
+  armhf: { binary: "qemu-system-arm", pkg: "qemu-system-arm" },
 };
 
 /**

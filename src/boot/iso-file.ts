@@ -74,12 +74,14 @@ export const ISO_KERNEL = "/live/vmlinuz";
 
 /**
  * The architecture of a Linux kernel image from its first bytes: arm64's
- * Image header has the magic "ARM\x64" at 0x38; an x86 bzImage has "HdrS" at
+ * Image header has the magic "ARM\x64" at 0x38; a 32-bit ARM zImage has
+ * 0x016f2818 at 0x24 (little-endian: armhf); an x86 bzImage has "HdrS" at
  * 0x202, and from boot protocol 2.12 on its xloadflags (0x236) say whether it
  * has the 64-bit entry point (bit 0, XLF_KERNEL_64).
  */
 export function kernelArch(header: Buffer): BootArch | undefined {
   if (header.length >= 0x40 && header.readUInt32LE(0x38) === 0x644d5241) return "arm64";
+  if (header.length >= 0x28 && header.readUInt32LE(0x24) === 0x016f2818) return "armhf";
   if (header.length >= 0x238 && header.toString("latin1", 0x202, 0x206) === "HdrS") {
     if (header.readUInt16LE(0x206) < 0x020c) return undefined;
     return header.readUInt16LE(0x236) & 1 ? "amd64" : "i386";

@@ -10,7 +10,15 @@ import { UsageError } from "../errors.js";
 import type { BuildReport } from "../report/report.js";
 import { consoleLogin } from "./login.js";
 import type { ConsoleLogin } from "./serial-console.js";
-import { BOOT_ARCHES, defaultWays, isBootArch, parseWayName, type BootArch, type BootWay } from "./ways.js";
+import {
+  BOOT_ARCHES,
+  defaultWays,
+  isArmBoot,
+  isBootArch,
+  parseWayName,
+  type BootArch,
+  type BootWay,
+} from "./ways.js";
 
 export interface BootPlan {
   iso: string;
@@ -68,7 +76,7 @@ export function bootTestProblems(c: ImageConfig): RuleProblem[] {
     return [
       {
         path: "iso.serial_console",
-        message: `the boot test watches the serial console: set one, e.g. ${c.arch === "arm64" ? "ttyAMA0" : "ttyS0,115200n8"}`,
+        message: `the boot test watches the serial console: set one, e.g. ${isArmBoot(c.arch) ? "ttyAMA0" : "ttyS0,115200n8"}`,
       },
     ];
   return [];

@@ -29,18 +29,23 @@ export function parseWayName(name: WayName): BootWay {
   return ALL_WAYS.find((w) => wayName(w) === name)!;
 }
 
-/** Architectures vmlive can boot in qemu (armhf has no UEFI firmware package in Debian). */
-export const BOOT_ARCHES = ["amd64", "i386", "arm64"] as const;
+/** Architectures vmlive can boot in qemu. */
+export const BOOT_ARCHES = ["amd64", "i386", "arm64", "armhf"] as const;
 export type BootArch = (typeof BOOT_ARCHES)[number];
 
 export function isBootArch(arch: string): arch is BootArch {
   return (BOOT_ARCHES as readonly string[]).includes(arch);
 }
 
-/** Firmware an architecture's machines have: arm64 boots with UEFI only. */
+/** Firmware an architecture's machines have: ARM ones (qemu's virt board) boot with UEFI only. */
 export function archFirmwares(arch: Arch): readonly Firmware[] {
   if (!isBootArch(arch)) return [];
-  return arch === "arm64" ? ["uefi"] : FIRMWARES;
+  return isArmBoot(arch) ? ["uefi"] : FIRMWARES;
+}
+
+/** ARM architectures boot on qemu's virt board, with its devices instead of a PC's. */
+export function isArmBoot(arch: BootArch): arch is "arm64" | "armhf" {
+  return arch === "arm64" || arch === "armhf";
 }
 
 /**

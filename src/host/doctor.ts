@@ -55,6 +55,8 @@ interface Requirement {
   versionArgs?: readonly string[];
   /** Needed only to build images of other architectures: missing is a warning. */
   foreignOnly?: boolean;
+  /** What it is needed for, when foreignOnly; default: arm64/armhf images. */
+  neededFor?: string;
 }
 
 const REQUIREMENTS: readonly Requirement[] = [
@@ -78,7 +80,20 @@ const REQUIREMENTS: readonly Requirement[] = [
   { name: "grub x86_64-efi", pkg: "grub-efi-amd64-bin", paths: ["/usr/lib/grub/x86_64-efi"] },
   // bookworm's ovmf has both; trixie's only the 4 MiB build.
   { name: "OVMF", pkg: "ovmf", paths: ["/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_CODE.fd"] },
-  { name: "AAVMF", pkg: "qemu-efi-aarch64", paths: ["/usr/share/AAVMF/AAVMF_CODE.fd"], foreignOnly: true },
+  {
+    name: "AAVMF",
+    pkg: "qemu-efi-aarch64",
+    paths: ["/usr/share/AAVMF/AAVMF_CODE.fd"],
+    foreignOnly: true,
+    neededFor: "booting arm64 ISOs",
+  },
+  {
+    name: "AAVMF32",
+    pkg: "qemu-efi-arm",
+    paths: ["/usr/share/AAVMF/AAVMF32_CODE.fd"],
+    foreignOnly: true,
+    neededFor: "booting armhf ISOs",
+  },
   { name: "mkfs.vfat", pkg: "dosfstools" },
   { name: "mcopy", pkg: "mtools", versionArgs: ["--version"] },
   { name: "mke2fs", pkg: "e2fsprogs", versionArgs: ["-V"] },
@@ -153,7 +168,7 @@ function missing(req: Requirement, what: string): DoctorLine {
     ? {
         name: req.name,
         status: "warn",
-        detail: `${what}: needed for arm64/armhf images; ${install(req.pkg)}`,
+        detail: `${what}: needed for ${req.neededFor ?? "arm64/armhf images"}; ${install(req.pkg)}`,
       }
     : { name: req.name, status: "fail", detail: `${what}: ${install(req.pkg)}` };
 }

@@ -1,4 +1,5 @@
-// The boot step: take the kernel and initrd out of the root filesystem, write
+// The boot step: take the kernel and initrd out of the root filesystem (the
+// initrd made again first where qemu-user needs that, see boot/initrd.ts), write
 // GRUB's menu, and build GRUB for BIOS (El Torito image + hybrid MBR) and UEFI
 // (a FAT image holding /EFI/BOOT/BOOT<ARCH>.EFI, or shim + Debian's signed GRUB
 // for Secure Boot). Every GRUB module is built into the images, so no module
@@ -14,6 +15,7 @@ import { earlyConfig, renderGrubCfg } from "./boot/grub-cfg.js";
 import { bootPaths } from "./boot/layout.js";
 import { fileSize, run, test, writeFile } from "./boot/machine-files.js";
 import { unpackFromArchive } from "./boot/archive-debs.js";
+import { remakeInitrdIfNeeded } from "./boot/initrd.js";
 import {
   BIOS_HYBRID_MBR,
   biosPlatform,
@@ -140,6 +142,7 @@ async function run_(ctx: BuildContext): Promise<void> {
         `(${work.rootfs}/usr/share/initramfs-tools/scripts/live is missing)`,
       "add live-boot to the image's packages",
     );
+  await remakeInitrdIfNeeded(ctx, kver);
 
   const tree = work.isoTree;
   await run(ctx, [

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, realpathSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { uefiFirmware } from "../../../src/boot/firmware.js";
-import type { BootArch } from "../../../src/boot/ways.js";
+import { isArmBoot, type BootArch } from "../../../src/boot/ways.js";
 
 const DIR = "/usr/share/qemu/firmware";
 
@@ -33,6 +33,7 @@ describe.each([
   ["i386", false],
   ["arm64", false],
   ["arm64", true],
+  ["armhf", false],
 ] as [BootArch, boolean][])("%s firmware, Secure Boot %s", (arch, secureBoot) => {
   const fw = uefiFirmware(arch, secureBoot);
 
@@ -47,7 +48,10 @@ describe.each([
     expect(d!.features.includes("enrolled-keys"), d!.file).toBe(secureBoot);
     // SMM means q35; the other x86 builds also run on the pc machine vmlive uses for them.
     const machines = d!.targets.flatMap((t) => t.machines);
-    if (arch !== "arm64") expect(machines).toContain(fw.smm ? "pc-q35-*" : "pc-i440fx-*");
+    if (isArmBoot(arch)) expect(machines).toContain("virt-*");
+    else expect(machines).toContain(fw.smm ? "pc-q35-*" : "pc-i440fx-*");
+    const qemuArch = { amd64: "x86_64", i386: "i386", arm64: "aarch64", armhf: "arm" }[arch];
+    expect(d!.targets.map((t) => t.architecture)).toContain(qemuArch);
     expect(existsSync(fw.vars), fw.vars).toBe(true);
   });
 });

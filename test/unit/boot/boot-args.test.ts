@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { bootArgv, type BootSpec } from "../../../src/boot/args.js";
 import { uefiFirmware } from "../../../src/boot/firmware.js";
-import type { BootArch, BootWay } from "../../../src/boot/ways.js";
+import { wayName, type BootArch, type BootWay } from "../../../src/boot/ways.js";
 import { parseWays } from "../../../src/cli/commands/boot.js";
 import { UsageError } from "../../../src/errors.js";
 
@@ -91,6 +91,40 @@ describe("bootArgv", () => {
     expect(after(argv, "-device")).toContain("usb-kbd");
   });
 
+  it("boots armhf from a SCSI CD with 32-bit AAVMF on the virt machine, its screen on ramfb", () => {
+    const argv = uefi("armhf", { media: "cd", firmware: "uefi" });
+    expect(argv[0]).toBe("qemu-system-arm");
+    expect(after(argv, "-machine")).toEqual(["virt"]);
+    // pauth-impdef is an AArch64 property: qemu-system-arm refuses it.
+    expect(after(argv, "-cpu")).toEqual(["max"]);
+    expect(after(argv, "-device")).toEqual(["ramfb", "virtio-scsi-pci", "scsi-cd,drive=cd0,bootindex=0"]);
+    expect(pflash(argv)).toEqual([
+      "if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/AAVMF/AAVMF32_CODE.fd",
+      "if=pflash,format=raw,unit=1,file=/t/vars.fd",
+    ]);
+    expect(uefiFirmware("armhf", false)).toMatchObject({
+      vars: "/usr/share/AAVMF/AAVMF32_VARS.fd",
+      pkg: "qemu-efi-arm",
+      smm: false,
+    });
+    expect(argv).not.toContain("-global");
+  });
+
+  it("boots armhf as a USB stick on xHCI, with a USB keyboard for GRUB", () => {
+    const devices = after(uefi("armhf", { media: "usb", firmware: "uefi" }), "-device");
+    expect(devices).toEqual([
+      "ramfb",
+      "qemu-xhci,id=xhci",
+      "usb-storage,bus=xhci.0,drive=usb0,bootindex=0",
+      "usb-kbd",
+    ]);
+  });
+
+  it("has no Secure Boot firmware for armhf, and says so", () => {
+    expect(() => uefiFirmware("armhf", true)).toThrow(UsageError);
+    expect(() => uefiFirmware("armhf", true)).toThrow(/not available for armhf/);
+  });
+
   it("uses KVM with the host CPU when asked", () => {
     const argv = bootArgv({ ...base, accel: "kvm" });
     expect(after(argv, "-accel")).toEqual(["kvm"]);
@@ -132,5 +166,11 @@ describe("boot ways", () => {
   });
   it("with BIOS are refused for arm64, naming the ways it has", () => {
     expect(() => parseWays(["cd-bios"], "arm64")).toThrow(/arm64 machines have no BIOS: cd-bios/);
+  });
+  it("with BIOS are refused for armhf too, whose virt machine has UEFI only", () => {
+    expect(() => parseWays(["usb-bios,usb-uefi"], "armhf")).toThrow(
+      /armhf machines have no BIOS: usb-bios cannot be booted/,
+    );
+    expect(parseWays(["usb-uefi,cd-uefi"], "armhf").map(wayName)).toEqual(["cd-uefi", "usb-uefi"]);
   });
 });

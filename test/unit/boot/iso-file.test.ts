@@ -67,6 +67,14 @@ describe("kernelArch", () => {
     expect(kernelArch(b)).toBe("arm64");
   });
 
+  it("knows a 32-bit ARM zImage by its magic number", () => {
+    const b = Buffer.alloc(4096);
+    b.write("MZ", 0, "latin1"); // trixie's armmp zImage is also an EFI application
+    b.writeUInt32LE(0x016f2818, 0x24);
+    expect(kernelArch(b)).toBe("armhf");
+    expect(kernelArch(b.subarray(0, 0x26))).toBeUndefined();
+  });
+
   it("does not guess from an old boot protocol or an unknown file", () => {
     expect(kernelArch(x86(1, 0x020b))).toBeUndefined();
     expect(kernelArch(Buffer.alloc(4096))).toBeUndefined();

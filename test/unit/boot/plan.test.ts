@@ -19,7 +19,8 @@ describe("defaultWays", () => {
     expect(defaultWays("amd64", ["bios", "uefi"])).toEqual(["cd-bios", "cd-uefi", "usb-bios", "usb-uefi"]);
     expect(defaultWays("i386", ["bios"])).toEqual(["cd-bios", "usb-bios"]);
     expect(defaultWays("arm64", ["bios", "uefi"])).toEqual(["cd-uefi", "usb-uefi"]);
-    expect(defaultWays("armhf", ["uefi"])).toEqual([]);
+    expect(defaultWays("armhf", ["uefi"])).toEqual(["cd-uefi", "usb-uefi"]);
+    expect(defaultWays("armhf", ["bios", "uefi"])).toEqual(["cd-uefi", "usb-uefi"]);
   });
 });
 
@@ -74,8 +75,10 @@ describe("planFromConfig", () => {
     expect(plan.timeoutMs).toBe(BOOT_TEST_DEFAULTS.timeout * 1000);
   });
 
-  it("has nothing to boot for armhf", () => {
-    expect(planFromConfig("/o/x.iso", config("arch: armhf\n"))).toBeUndefined();
+  it("boots armhf on UEFI as CD and USB stick, the ways its virt machine has", () => {
+    const plan = planFromConfig("/o/x.iso", config("arch: armhf\niso:\n  serial_console: ttyAMA0,115200\n"))!;
+    expect(plan.arch).toBe("armhf");
+    expect(plan.ways.map((w) => `${w.media}-${w.firmware}`)).toEqual(["cd-uefi", "usb-uefi"]);
   });
 });
 
@@ -87,8 +90,9 @@ describe("bootTestProblems", () => {
     expect(bootTestProblems(config("arch: arm64\n"))[0]!.message).toContain("ttyAMA0");
     expect(bootTestProblems(config("iso:\n  serial_console: ttyS0\n"))).toEqual([]);
     expect(bootTestProblems(config("arch: armhf\n"))).toEqual([
-      { path: "arch", message: expect.stringContaining("not armhf: build without --boot-test") },
+      { path: "iso.serial_console", message: expect.stringContaining("e.g. ttyAMA0") },
     ]);
+    expect(bootTestProblems(config("arch: armhf\niso:\n  serial_console: ttyAMA0,115200\n"))).toEqual([]);
   });
 });
 

@@ -47,16 +47,16 @@ describe("vmlive boot", () => {
   });
 
   it("refuses an ISO whose report.json says it is for an architecture it cannot boot", async () => {
-    const dir = path.join(d, "armhf");
+    const dir = path.join(d, "riscv64");
     mkdirSync(dir);
-    const armIso = path.join(dir, "arm.iso");
-    fakeIso(armIso);
+    const rvIso = path.join(dir, "rv.iso");
+    fakeIso(rvIso);
     writeFileSync(
       path.join(dir, "report.json"),
-      JSON.stringify({ config: { arch: "armhf" }, artifacts: [{ name: "arm.iso" }] }),
+      JSON.stringify({ config: { arch: "riscv64" }, artifacts: [{ name: "rv.iso" }] }),
     );
-    const r = await vmliveBoot([armIso]);
-    expect(r.err).toContain("the ISO is for armhf: vmlive boots amd64, i386, arm64 ISOs");
+    const r = await vmliveBoot([rvIso]);
+    expect(r.err).toContain("the ISO is for riscv64: vmlive boots amd64, i386, arm64, armhf ISOs");
     expect(r.code).toBe(2);
   });
 });
