@@ -5,6 +5,9 @@ import path from "node:path";
 import { execa } from "execa";
 import { beforeAll, describe, expect, it } from "vitest";
 import { UsageError } from "../../src/errors.js";
+import { buildMany } from "../../src/pipeline/build-many.js";
+import type { BuildOptions } from "../../src/pipeline/build.js";
+import type { BuildReport } from "../../src/report/report.js";
 import { checkoutGit } from "../../src/source/git.js";
 import { tempDir } from "../support/tmp.js";
 
@@ -52,6 +55,35 @@ describe("checkoutGit", () => {
       expect(existsSync(dir)).toBe(true);
     }
     expect(existsSync(dir)).toBe(false);
+  });
+
+  it("gives every build of a --git run the clone to find its image in and the commit for its report", async () => {
+    const seen: BuildOptions[] = [];
+    const r = await buildMany({
+      images: ["x"],
+      jobs: 1,
+      keepGoing: false,
+      git: { url: repo, ref: "v1" },
+      common: {
+        backend: "host",
+        accel: "tcg",
+        clean: false,
+        out: tempDir("vmlive-git-out-"),
+        keepVm: false,
+        quiet: true,
+      },
+      signal: new AbortController().signal,
+      events: () => {},
+      buildFn: async (o) => {
+        seen.push(o);
+        expect(description(o.cwd!)).toBe("description: one\n");
+        return { dir: "/nowhere", report: { artifacts: [] } as unknown as BuildReport };
+      },
+    });
+    expect(r.exitCode).toBe(0);
+    expect(seen.map((o) => o.source)).toEqual([{ url: repo, ref: "v1", commit: commits.one }]);
+    // The clone is gone when the run ends.
+    expect(existsSync(seen[0]!.cwd!)).toBe(false);
   });
 
   it("names a ref that does not exist, a repository that does not, and option-like words", async () => {
