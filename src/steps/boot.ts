@@ -21,6 +21,7 @@ import {
   biosPlatform,
   efiPlatform,
   secureBootFiles,
+  type SecureBootFiles,
   SIGNED_GRUB_PREFIX,
   type GrubPlatform,
 } from "./boot/platforms.js";
@@ -97,6 +98,19 @@ async function grubModuleDirs(
   return (p) => dirs.get(p.format)!;
 }
 
+/**
+ * shim and Debian's signed GRUB: the machine's own where it has them, else the
+ * image's suite's from the build mirror (a host or builder without shim-signed
+ * can still make a Secure Boot ISO, and its GRUB then matches the image's).
+ */
+async function signedFiles(ctx: BuildContext, sb: SecureBootFiles): Promise<SecureBootFiles> {
+  if ((await test(ctx, "-f", sb.shim)) && (await test(ctx, "-f", sb.grub))) return sb;
+  const root = await unpackFromArchive(ctx, sb.debs, `${bootPaths(ctx.work).buildDir}/archive-signed`);
+  const found = { ...sb, shim: root + sb.shim, grub: root + sb.grub, mokManager: root + sb.mokManager };
+  for (const f of [found.shim, found.grub]) await need(ctx, "-f", f, sb.pkgs);
+  return found;
+}
+
 async function needProgram(ctx: BuildContext, program: string, pkg: string): Promise<void> {
   const r = await run(ctx, ["sh", "-c", 'command -v "$1"', "which", program], { check: false, quiet: true });
   if (r.exitCode !== 0)
@@ -114,14 +128,14 @@ async function run_(ctx: BuildContext): Promise<void> {
   const bios = loaders.includes("bios") ? biosPlatform(config.arch) : undefined;
   if (loaders.includes("bios") && !bios) throw new Error(`${config.arch} has no BIOS boot`);
   const uefi = loaders.includes("uefi") ? efiPlatform(config.arch) : undefined;
-  const sb = uefi && config.iso.secure_boot ? secureBootFiles(config.arch) : undefined;
-  if (uefi && config.iso.secure_boot && !sb)
+  const wantSb = uefi && config.iso.secure_boot ? secureBootFiles(config.arch) : undefined;
+  if (uefi && config.iso.secure_boot && !wantSb)
     throw new Error(`Secure Boot is not available for ${config.arch}`);
 
   // The builder's tools, checked before anything is changed.
   await needProgram(ctx, "grub-mkimage", "grub-common");
+  const sb = wantSb && (await signedFiles(ctx, wantSb));
   if (uefi) {
-    if (sb) for (const f of [sb.shim, sb.grub]) await need(ctx, "-f", f, sb.pkgs);
     await needProgram(ctx, "mkfs.vfat", "dosfstools");
     await needProgram(ctx, "mcopy", "mtools");
   }
@@ -219,7 +233,7 @@ async function run_(ctx: BuildContext): Promise<void> {
     // (mcopy -m keeps it, so the FAT image is reproducible) without touching the builder's own files.
     const staged: EspFile[] = [];
     const sizes: number[] = [];
-    for (const f of espFiles(config.arch, config.iso.secure_boot, { grubEfi, earlyCfg })) {
+    for (const f of espFiles(config.arch, sb, { grubEfi, earlyCfg })) {
       if (f.optional && !(await test(ctx, "-f", f.from))) continue;
       const stage = `${paths.buildDir}/esp${f.to}`;
       await run(ctx, ["install", "-D", "-m", "0644", f.from, stage]);

@@ -1,7 +1,7 @@
 // The EFI system partition image: a FAT file system made with mkfs.vfat and
 // filled with mtools, so no loop mount (and no root) is needed.
 import type { Arch } from "../../config/schema/system.js";
-import { efiPlatform, secureBootFiles, SIGNED_GRUB_PREFIX } from "./platforms.js";
+import { efiPlatform, SIGNED_GRUB_PREFIX, type SecureBootFiles } from "./platforms.js";
 
 /** A file to put into the FAT image: from a path on the machine to a path inside the image. */
 export interface EspFile {
@@ -20,13 +20,11 @@ export interface EspFile {
  */
 export function espFiles(
   arch: Arch,
-  secureBoot: boolean,
+  sb: SecureBootFiles | undefined,
   built: { grubEfi: string; earlyCfg: string },
 ): EspFile[] {
   const efi = efiPlatform(arch);
-  if (!secureBoot) return [{ from: built.grubEfi, to: `/EFI/BOOT/${efi.removableName}` }];
-  const sb = secureBootFiles(arch);
-  if (!sb) throw new Error(`Secure Boot is not available for ${arch}`);
+  if (!sb) return [{ from: built.grubEfi, to: `/EFI/BOOT/${efi.removableName}` }];
   return [
     { from: sb.shim, to: `/EFI/BOOT/${efi.removableName}` },
     { from: sb.grub, to: `/EFI/BOOT/${sb.grubName}` },

@@ -35,7 +35,10 @@ export interface SecureBootFiles {
   /** Debian-signed GRUB; shim loads it from its own folder by this name. */
   grub: string;
   grubName: string;
+  /** The Debian packages that hold these files, for messages. */
   pkgs: string;
+  /** The same as package names, fetched from the image's archive when the machine lacks them. */
+  debs: readonly string[];
 }
 
 /** Modules built into every image: nothing is loaded with insmod at boot, so no module folder is on the ISO. */
@@ -108,6 +111,7 @@ const SIGNED: Partial<Record<Arch, SecureBootFiles>> = {
     grub: "/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed",
     grubName: "grubx64.efi",
     pkgs: "shim-signed and grub-efi-amd64-signed",
+    debs: ["shim-signed", "shim-helpers-amd64-signed", "grub-efi-amd64-signed"],
   },
   arm64: {
     shim: "/usr/lib/shim/shimaa64.efi.signed",
@@ -116,6 +120,7 @@ const SIGNED: Partial<Record<Arch, SecureBootFiles>> = {
     grub: "/usr/lib/grub/arm64-efi-signed/grubaa64.efi.signed",
     grubName: "grubaa64.efi",
     pkgs: "shim-signed and grub-efi-arm64-signed",
+    debs: ["shim-signed", "shim-helpers-arm64-signed", "grub-efi-arm64-signed"],
   },
 };
 

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { VerificationError } from "../../../src/errors.js";
 import { bootStep, isoIdFor, pickKernel } from "../../../src/steps/boot.js";
 import { espCommands, espFiles, espSizeKiB, espVolumeId } from "../../../src/steps/boot/efiboot.js";
+import { secureBootFiles } from "../../../src/steps/boot/platforms.js";
 import { FakeMachine } from "../../support/fake-machine.js";
 import { stepContext } from "../../support/step-context.js";
 
@@ -56,7 +57,10 @@ describe("ESP image", () => {
     expect(espSizeKiB([100])).toBe(1024);
   });
   it("makes folders before files, with mkfs.vfat, mmd and mcopy -m", () => {
-    const files = espFiles("amd64", true, { grubEfi: "/b/BOOTX64.EFI", earlyCfg: "/b/early.cfg" });
+    const files = espFiles("amd64", secureBootFiles("amd64"), {
+      grubEfi: "/b/BOOTX64.EFI",
+      earlyCfg: "/b/early.cfg",
+    });
     const cmds = espCommands("/w/efiboot.img", 7168, "84d771d8", files);
     expect(cmds[0]).toEqual([
       "mkfs.vfat",
@@ -81,10 +85,10 @@ describe("ESP image", () => {
   });
   it("uses the architecture's removable-media name", () => {
     const f = { grubEfi: "/b/g.efi", earlyCfg: "/b/e.cfg" };
-    expect(espFiles("amd64", false, f)).toEqual([{ from: "/b/g.efi", to: "/EFI/BOOT/BOOTX64.EFI" }]);
-    expect(espFiles("i386", false, f)[0]!.to).toBe("/EFI/BOOT/BOOTIA32.EFI");
-    expect(espFiles("arm64", false, f)[0]!.to).toBe("/EFI/BOOT/BOOTAA64.EFI");
-    expect(espFiles("arm64", true, f).map((x) => x.from)).toContain(
+    expect(espFiles("amd64", undefined, f)).toEqual([{ from: "/b/g.efi", to: "/EFI/BOOT/BOOTX64.EFI" }]);
+    expect(espFiles("i386", undefined, f)[0]!.to).toBe("/EFI/BOOT/BOOTIA32.EFI");
+    expect(espFiles("arm64", undefined, f)[0]!.to).toBe("/EFI/BOOT/BOOTAA64.EFI");
+    expect(espFiles("arm64", secureBootFiles("arm64"), f).map((x) => x.from)).toContain(
       "/usr/lib/grub/arm64-efi-signed/grubaa64.efi.signed",
     );
   });
@@ -199,10 +203,37 @@ describe("bootStep.run", () => {
     );
   });
 
-  it("fails when the signed shim is missing for Secure Boot", async () => {
-    const m = builder().on((a) => a[0] === "test" && a[2] === "/usr/lib/shim/shimx64.efi.signed", {
-      exitCode: 1,
-    });
+  it("takes shim and the signed GRUB from the image's archive when the machine lacks them", async () => {
+    const dir = "/work/img/boot-build/archive-signed";
+    const debs = [
+      "shim-signed_1.44_amd64.deb",
+      "shim-helpers-amd64-signed_1.44_amd64.deb",
+      "grub-efi-amd64-signed_1.2_amd64.deb",
+    ];
+    const m = builder()
+      .on((a) => a[0] === "test" && a[2] === "/usr/lib/shim/shimx64.efi.signed", { exitCode: 1 })
+      .on("find", { stdout: debs.map((d) => `${dir}/debs/${d}\n`).join("") });
+    await bootStep.run(context("iso: {secure_boot: true}", m));
+    const download = m.calls.find((x) => x.argv.at(-4) === "download")!;
+    expect(download.argv.slice(-3)).toEqual([
+      "shim-signed",
+      "shim-helpers-amd64-signed",
+      "grub-efi-amd64-signed",
+    ]);
+    for (const d of debs) expect(m.commands).toContain(`dpkg-deb -x ${dir}/debs/${d} ${dir}/root`);
+    const staged = m.commands.filter((c) => c.startsWith("install -D -m 0644"));
+    expect(staged.find((c) => c.includes("/EFI/BOOT/BOOTX64.EFI"))).toContain(
+      `${dir}/root/usr/lib/shim/shimx64.efi.signed`,
+    );
+    expect(staged.find((c) => c.includes("/EFI/BOOT/grubx64.efi"))).toContain(
+      `${dir}/root/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed`,
+    );
+  });
+
+  it("fails naming the packages when neither the machine nor the archive has the signed shim", async () => {
+    const m = builder()
+      .on((a) => a[0] === "test" && a[2]!.endsWith("/usr/lib/shim/shimx64.efi.signed"), { exitCode: 1 })
+      .on("find", { stdout: "a.deb\nb.deb\nc.deb\n" });
     await expect(bootStep.run(context("iso: {secure_boot: true}", m))).rejects.toMatchObject({
       hint: expect.stringContaining("shim-signed"),
     });
