@@ -234,8 +234,9 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       );
     }
   }
-  // `latest` is the newest ISO that passed everything it was asked to (not a --steps run without one).
-  if (report.artifacts?.some((a) => a.name.endsWith(".iso")))
+  // `latest` is the newest ISO that passed everything it was asked to (not a --steps run without
+  // one, nor a --scratch try-out).
+  if (!o.scratch && report.artifacts?.some((a) => a.name.endsWith(".iso")))
     await pointLatest(outRoot, prefix, path.basename(dir));
   await tidy();
   return { dir, report };

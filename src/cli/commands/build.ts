@@ -137,7 +137,7 @@ export function buildCommand(io: Io): CommandModule<object, Args> {
             .option("scratch", {
               type: "boolean",
               default: false,
-              describe: "a scratch build: not recorded in the build history",
+              describe: "a scratch build: not recorded in the build history, and not made the -latest one",
             })
             .option("git", {
               type: "string",
