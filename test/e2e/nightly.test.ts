@@ -108,6 +108,19 @@ describe.runIf(isRoot)("a nightly run of several images", () => {
     expect(d.packages.added.map((p) => p.name)).not.toContain("less");
   });
 
+  it("keeps a --scratch build out of the history and off the latest pointer", async () => {
+    const latest = readlinkSync(path.join(out, "nightly-a-bookworm-amd64-latest"));
+    const r = await vmlive(
+      ["build", "nightly-a", "--backend", "host", "--quiet", "--out", out, "--steps", "collect", "--scratch"],
+      { env },
+    );
+    expect(r.exitCode, r.all).toBe(0);
+    expect(existsSync(r.stdout.trim())).toBe(true);
+    expect(readlinkSync(path.join(out, "nightly-a-bookworm-amd64-latest"))).toBe(latest);
+    const history = await vmlive(["history", "nightly-a", "--out", out, "--json"], { env });
+    expect((JSON.parse(history.stdout) as unknown[]).length).toBe(2);
+  });
+
   it("gathers the folders into one summary that goes red for the failed build", async () => {
     const r = await vmlive(["summary", out], { env });
     expect(r.exitCode, r.all).toBe(1);
