@@ -134,7 +134,6 @@ async function run_(ctx: BuildContext): Promise<void> {
 
   // The builder's tools, checked before anything is changed.
   await needProgram(ctx, "grub-mkimage", "grub-common");
-  const sb = wantSb && (await signedFiles(ctx, wantSb));
   if (uefi) {
     await needProgram(ctx, "mkfs.vfat", "dosfstools");
     await needProgram(ctx, "mcopy", "mtools");
@@ -187,12 +186,14 @@ async function run_(ctx: BuildContext): Promise<void> {
   await writeFile(ctx, `${tree}/boot/grub/grub.cfg`, renderGrubCfg(config, isoId));
   const earlyCfg = `${paths.buildDir}/grub-early.cfg`;
   await writeFile(ctx, earlyCfg, earlyConfig(isoId));
-  ctx.log.say(`kernel ${kver}; menu for ${loaders.join(" + ")}${sb ? " with Secure Boot" : ""}`);
+  ctx.log.say(`kernel ${kver}; menu for ${loaders.join(" + ")}${wantSb ? " with Secure Boot" : ""}`);
 
   const tools = await run(ctx, ["grub-mkimage", "--version"], { quiet: true, check: false });
   ctx.state.tools = { ...ctx.state.tools, "grub-mkimage": tools.stdout.trim() };
 
-  const moduleDir = await grubModuleDirs(ctx, [bios, sb ? undefined : uefi]);
+  // After the build folder was made afresh: files fetched from the archive are unpacked into it.
+  const moduleDir = await grubModuleDirs(ctx, [bios, wantSb ? undefined : uefi]);
+  const sb = wantSb && (await signedFiles(ctx, wantSb));
   if (bios) {
     await run(ctx, ["mkdir", "-p", `${tree}/boot/grub/i386-pc`]);
     await run(ctx, [

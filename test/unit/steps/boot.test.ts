@@ -221,6 +221,10 @@ describe("bootStep.run", () => {
       "grub-efi-amd64-signed",
     ]);
     for (const d of debs) expect(m.commands).toContain(`dpkg-deb -x ${dir}/debs/${d} ${dir}/root`);
+    // Unpacked into the build folder after it was made afresh, not before (it would be gone).
+    const wipe = m.commands.findIndex((c) => c.startsWith("rm -rf --one-file-system /work/img/boot-build "));
+    expect(wipe).toBeGreaterThanOrEqual(0);
+    expect(m.commands.findIndex((c) => c.startsWith(`dpkg-deb -x ${dir}/`))).toBeGreaterThan(wipe);
     const staged = m.commands.filter((c) => c.startsWith("install -D -m 0644"));
     expect(staged.find((c) => c.includes("/EFI/BOOT/BOOTX64.EFI"))).toContain(
       `${dir}/root/usr/lib/shim/shimx64.efi.signed`,
