@@ -3,6 +3,7 @@
 // checked: against bootstrap.keyring when the image has one, else Debian's
 // archive keyring, which every builder has.
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { stepProxy, viaCache } from "../cache/build-use.js";
 import { proxyEnv } from "../cache/through-proxy.js";
 import type { ImageConfig } from "../config/load.js";
@@ -161,9 +162,16 @@ const TELLING =
   /(Couldn't download|Failed getting release|Failed to fetch|Unable to locate package|does not have a Release file|NO_PUBKEY|unknown key|Invalid Release signature|not signed|no installation candidate|Couldn't find these debs|Release file .* is not valid|Temporary failure resolving|Could not connect|Connection failed|404\s+Not Found)/i;
 
 /** An output sink that passes everything on and keeps the lines that explain a failure. */
-export function failureScanner(out: OutputSink): { sink: OutputSink; found(): string[]; errors(): string[] } {
+export function failureScanner(out: OutputSink): {
+  sink: OutputSink;
+  found(): string[];
+  errors(): string[];
+  /** apt's "Ign:N" and "Err:N" lines, for aptTries(). */
+  aptStatus(): string[];
+} {
   const telling: string[] = [];
   const errors: string[] = [];
+  const status: string[] = [];
   const keep = (list: string[], t: string) => {
     if (!list.includes(t) && list.length < 50) list.push(t);
   };
@@ -172,12 +180,14 @@ export function failureScanner(out: OutputSink): { sink: OutputSink; found(): st
       line(stream, text) {
         out.line(stream, text);
         const t = text.trim();
+        if (/^(Ign|Err):[0-9]+ /.test(t) && status.length < 1000) status.push(t);
         if (TELLING.test(t)) keep(telling, t);
         else if (/^E: /.test(t)) keep(errors, t);
       },
     },
     found: () => telling,
     errors: () => errors,
+    aptStatus: () => status,
   };
 }
 
@@ -192,45 +202,86 @@ export async function keyringOnMachine(ctx: BuildContext): Promise<string> {
   return dest;
 }
 
+/**
+ * How often debootstrap runs when it cannot reach the mirror, and the waits in
+ * between. debootstrap retries package downloads itself, but fetches the Release
+ * file once (wget gives up at once on a refused connection), and that is where a
+ * dead or mistyped mirror fails: in a fraction of a second, so a few seconds of
+ * retries cost little. mmdebstrap needs none: apt retries each file itself
+ * (Acquire::Retries, 3 by default since apt 2.3, waiting 1, 2, 4 s), and its
+ * output says how often.
+ */
+export const DEBOOTSTRAP_MIRROR_WAITS_MS = [1_000, 2_000];
+
+/** Lines that say the mirror (or the proxy in front of it) did not answer at all. */
+const UNREACHABLE =
+  /(Failed getting release file|Could not connect|Connection failed|Connection refused|Connection timed out|No route to host|Temporary failure resolving|Could not resolve)/i;
+
+/**
+ * How often apt tried the file its "Err:N URL" line names: apt prints "Ign:N"
+ * for each try that it retries and "Err:N" for the last, with the same N.
+ */
+export function aptTries(lines: readonly string[]): number | undefined {
+  const id = lines.map((l) => /^Err:(\d+) /.exec(l.trim())?.[1]).find(Boolean);
+  if (id === undefined) return undefined;
+  return lines.filter((l) => new RegExp(`^(Ign|Err):${id} `).test(l.trim())).length;
+}
+
 async function run(ctx: BuildContext): Promise<void> {
   const c = ctx.image.config;
   const b = c.bootstrap;
   const opts = { signal: ctx.signal, output: ctx.log.output, timeoutMs: 10 * MINUTE };
   await checkForeignArch(ctx);
-  await ctx.machine.exec(["rm", "-rf", "--one-file-system", "--", ctx.work.rootfs], opts);
   await ctx.machine.exec(["mkdir", "-p", ctx.work.root, ctx.work.input], opts);
   const keyring = await keyringOnMachine(ctx);
   const argv = bootstrapArgv(c, ctx.work.rootfs, keyring);
   ctx.log.say(
     `${b.tool} ${b.variant} ${c.suite} ${c.arch} from ${c.mirror.build}${viaCache(ctx, c.mirror.build)}`,
   );
-  const scan = failureScanner(ctx.log.output);
-  try {
-    await ctx.machine.exec(argv, {
-      signal: ctx.signal,
-      output: scan.sink,
-      env: {
-        ...qemuUserEnv(c.arch),
-        SOURCE_DATE_EPOCH: String(ctx.sourceDateEpoch),
-        // Both tools fetch through the package cache's proxy when it serves the mirror.
-        ...proxyEnv(stepProxy(ctx, c.mirror.build)),
-      },
-      // Hours under TCG for a large variant; the watchdog catches a hung download much sooner.
-      timeoutMs: 4 * 60 * MINUTE,
-      idleTimeoutMs: 15 * MINUTE,
-    });
-  } catch (e) {
-    if (!(e instanceof CommandError) || ctx.signal.aborted || e.detail.cause) throw e;
-    throw await explain(ctx, e, scan.found(), scan.errors());
+  const waits = b.tool === "debootstrap" ? DEBOOTSTRAP_MIRROR_WAITS_MS : [];
+  for (let attempt = 1; ; attempt++) {
+    await ctx.machine.exec(["rm", "-rf", "--one-file-system", "--", ctx.work.rootfs], opts);
+    const scan = failureScanner(ctx.log.output);
+    try {
+      await ctx.machine.exec(argv, {
+        signal: ctx.signal,
+        output: scan.sink,
+        env: {
+          ...qemuUserEnv(c.arch),
+          SOURCE_DATE_EPOCH: String(ctx.sourceDateEpoch),
+          // Both tools fetch through the package cache's proxy when it serves the mirror.
+          ...proxyEnv(stepProxy(ctx, c.mirror.build)),
+        },
+        // Hours under TCG for a large variant; the watchdog catches a hung download much sooner.
+        timeoutMs: 4 * 60 * MINUTE,
+        idleTimeoutMs: 15 * MINUTE,
+      });
+      return;
+    } catch (e) {
+      if (!(e instanceof CommandError) || ctx.signal.aborted || e.detail.cause) throw e;
+      const unreachable = scan.found().some((l) => UNREACHABLE.test(l));
+      const wait = waits[attempt - 1];
+      if (unreachable && wait !== undefined) {
+        ctx.log.say(`${c.mirror.build} did not answer (try ${attempt}); trying again in ${wait / 1000} s`);
+        await sleep(wait, undefined, { signal: ctx.signal });
+        continue;
+      }
+      const tries = b.tool === "debootstrap" ? attempt : aptTries(scan.aptStatus());
+      throw await explain(ctx, e, scan.found(), scan.errors(), unreachable ? tries : undefined);
+    }
   }
 }
 
-/** Turn the tool's failure into a message that names the package or URL that failed. */
+/**
+ * Turn the tool's failure into a message that names the package or URL that
+ * failed; when the mirror did not answer, also how often it was tried.
+ */
 async function explain(
   ctx: BuildContext,
   e: CommandError,
   telling: string[],
   errors: string[],
+  unreachableTries?: number,
 ): Promise<Error> {
   const c = ctx.image.config;
   let lines = telling.length ? telling : errors;
@@ -242,15 +293,26 @@ async function explain(
       lines = [`last lines of ${log}:`, ...r.stdout.trimEnd().split("\n")];
   }
   if (!lines.length) lines = (e.detail.tail ?? "").split("\n").filter(Boolean).slice(-10);
+  const proxy = stepProxy(ctx, c.mirror.build);
+  const cache = viaCache(ctx, c.mirror.build) ? " (or build with --no-cache to fetch from it directly)" : "";
+  const quoted = lines
+    .slice(0, 12)
+    .map((l) => `  ${l}`)
+    .join("\n");
+  if (unreachableTries !== undefined) {
+    // Through the cache, apt and wget name the mirror's URLs but talk to the proxy: both are named.
+    const via = proxy === undefined ? "" : ` through the package cache at ${proxy}`;
+    return new VerificationError(
+      `${c.bootstrap.tool} of ${c.suite} ${c.arch} could not reach the mirror ${c.mirror.build}${via} ` +
+        `(tried ${unreachableTries} ${unreachableTries === 1 ? "time" : "times"}, exit code ${e.detail.exitCode ?? "?"}):\n${quoted}`,
+      `check the mirror URL (mirror.build: ${c.mirror.build}), the network and any proxy (http_proxy)${cache}; full log: ${ctx.log.file}`,
+    );
+  }
   const what = `${c.bootstrap.tool} of ${c.suite} ${c.arch} from ${c.mirror.build} failed (exit code ${e.detail.exitCode ?? "?"})`;
   return new VerificationError(
-    `${what}:\n${lines
-      .slice(0, 12)
-      .map((l) => `  ${l}`)
-      .join("\n")}`,
+    `${what}:\n${quoted}`,
     `check that ${c.mirror.build} serves ${c.suite} for ${c.arch} with components ${c.bootstrap.components.join(", ")}` +
-      `${c.bootstrap.packages.length ? ` and the packages ${c.bootstrap.packages.join(", ")}` : ""}` +
-      `${viaCache(ctx, c.mirror.build) ? " (or build with --no-cache to fetch from it directly)" : ""}; full log: ${ctx.log.file}`,
+      `${c.bootstrap.packages.length ? ` and the packages ${c.bootstrap.packages.join(", ")}` : ""}${cache}; full log: ${ctx.log.file}`,
   );
 }
 

@@ -7,6 +7,7 @@ import { VerificationError } from "../errors.js";
 import { bootPaths } from "./boot/layout.js";
 import { fileSize, freeBytes, humanBytes, run, test, treeBytes } from "./boot/machine-files.js";
 import { xorrisoArgv } from "./iso/xorriso.js";
+import { outOfSpaceError } from "./space.js";
 
 /** out/<image>-<suite>-<arch>.iso */
 export function isoPath(ctx: Pick<BuildContext, "image" | "work">): string {
@@ -66,7 +67,13 @@ async function run_(ctx: BuildContext): Promise<void> {
   // atime/ctime, but keeps their mtimes: clamp those (kernel, initrd, grub.cfg were written just now).
   const epoch = `@${ctx.sourceDateEpoch}`;
   await run(ctx, ["find", tree, "-newermt", epoch, "-exec", "touch", "-h", "-d", epoch, "{}", "+"]);
-  await run(ctx, argv, { env: { SOURCE_DATE_EPOCH: String(ctx.sourceDateEpoch) } });
+  try {
+    await run(ctx, argv, { env: { SOURCE_DATE_EPOCH: String(ctx.sourceDateEpoch) } });
+  } catch (e) {
+    // xorriso leaves what it wrote; the space it takes is given back before df is asked.
+    await run(ctx, ["rm", "-f", partial]);
+    throw (await outOfSpaceError(ctx, e, `writing ${iso}`, ctx.work.out)) ?? e;
+  }
   await run(ctx, ["mv", "-f", partial, iso]);
 
   const bytes = await fileSize(ctx, iso);

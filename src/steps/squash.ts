@@ -14,6 +14,7 @@ import {
   treeBytes,
   treeEntries,
 } from "./boot/machine-files.js";
+import { outOfSpaceError } from "./space.js";
 
 /** Smallest squashfs believed: a Debian root of any variant is far bigger than this. */
 export const MIN_SQUASHFS_BYTES = 1024 * 1024;
@@ -109,10 +110,16 @@ async function run_(ctx: BuildContext): Promise<void> {
   ctx.log.say(
     `squashing ${humanBytes(bytes)} in ${files} entries with ${sq.compression} on ${nproc} processors`,
   );
-  await run(ctx, mksquashfsArgv(work.rootfs, out, sq, nproc, exitOnError), {
-    // squashfs-tools 4.5 and later take the file system time from it.
-    env: { SOURCE_DATE_EPOCH: String(ctx.sourceDateEpoch) },
-  });
+  try {
+    await run(ctx, mksquashfsArgv(work.rootfs, out, sq, nproc, exitOnError), {
+      // squashfs-tools 4.5 and later take the file system time from it.
+      env: { SOURCE_DATE_EPOCH: String(ctx.sourceDateEpoch) },
+    });
+  } catch (e) {
+    // Whatever mksquashfs left is not an image: it must not be taken for one by a later --steps run.
+    await run(ctx, ["rm", "-f", out]);
+    throw (await outOfSpaceError(ctx, e, `squashing ${work.rootfs}`, `${work.isoTree}/live`)) ?? e;
+  }
 
   try {
     await checkSquashfs(ctx, out, bytes, files);
