@@ -7,9 +7,10 @@
 import path from "node:path";
 import { bootTestProblems } from "../boot/plan.js";
 import { loadImage } from "../config/load.js";
-import { ARCHES, type Arch, type Suite } from "../config/schema/system.js";
+import type { Arch, Suite } from "../config/schema/system.js";
 import { UsageError } from "../errors.js";
 import { imagesDir, listImageNames, locateImage } from "../images/locate.js";
+import { parseArches } from "../pipeline/run-plan.js";
 
 /** One job of the matrix. */
 export interface CiBuild {
@@ -32,20 +33,6 @@ export interface MatrixRequest {
 
 /** Letters, digits, . _ and -, starting with a letter or digit: safe as a job name, artifact name and path. */
 export const CI_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-
-/** `--arch amd64,arm64 --arch i386` as a list of known architectures, in order, without repeats. */
-export function parseArches(values: readonly string[]): Arch[] {
-  const out: Arch[] = [];
-  for (const a of values.flatMap((v) => v.split(",")).map((v) => v.trim())) {
-    if (!(ARCHES as readonly string[]).includes(a))
-      throw new UsageError(
-        a ? `--arch ${a}: not an architecture vmlive builds` : "--arch: an empty architecture name",
-        `use one or more of ${ARCHES.join(", ")}, comma-separated`,
-      );
-    if (!out.includes(a as Arch)) out.push(a as Arch);
-  }
-  return out;
-}
 
 /** The image names the request means, each an image folder under images/. */
 function imageNames(req: MatrixRequest, cwd: string): string[] {
@@ -78,7 +65,8 @@ function imageNames(req: MatrixRequest, cwd: string): string[] {
 /** Every (image, arch) pair to build, in the order asked, each once. Throws UsageError or ConfigError. */
 export function planMatrix(req: MatrixRequest): CiBuild[] {
   const cwd = req.cwd ?? process.cwd();
-  const arches = req.arches?.length ? parseArches(req.arches) : undefined;
+  // The same reading of --arch as vmlive build's.
+  const arches = parseArches(req.arches);
   const builds: CiBuild[] = [];
   for (const name of imageNames(req, cwd)) {
     if (!CI_NAME.test(name))

@@ -11,6 +11,7 @@ import { fmtSeconds } from "../pipeline/runner.js";
 import { humanBytes } from "../steps/boot/machine-files.js";
 import { junitXml, xmlEscape } from "./junit.js";
 import type { BuildReport } from "./report.js";
+import { cell } from "./summary.js";
 
 export const REPORT_FILE = "report.json";
 
@@ -165,9 +166,6 @@ const STATUS_TEXT: Record<BuildOutcome, string> = {
   interrupted: "interrupted",
   unreadable: "no report",
 };
-
-/** A table cell: one line, no pipe to break the table. */
-const cell = (s: string) => s.replace(/\s*\n\s*/g, " ").replace(/\|/g, "\\|");
 
 /** A fenced block that text holding backticks cannot close early. */
 function fenced(text: string): string[] {

@@ -8,7 +8,7 @@ import type { BuildReport } from "./report.js";
 export const SUMMARY_FILE = "summary.md";
 
 /** A table cell: one line, no pipe to break the table. */
-const cell = (s: string) => s.replace(/\s*\n\s*/g, " ").replace(/\|/g, "\\|");
+export const cell = (s: string) => s.replace(/\s*\n\s*/g, " ").replace(/\|/g, "\\|");
 
 function table(head: readonly string[], rows: readonly (readonly string[])[]): string[] {
   return [

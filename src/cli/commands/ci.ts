@@ -2,7 +2,8 @@ import type { Argv, CommandModule } from "yargs";
 import { githubWorkflow } from "../../ci/github.js";
 import { gitlabPipeline } from "../../ci/gitlab.js";
 import { writeGenerated } from "../../ci/file.js";
-import { parseArches, planMatrix } from "../../ci/matrix.js";
+import { planMatrix } from "../../ci/matrix.js";
+import { parseArches } from "../../pipeline/run-plan.js";
 import {
   checkRunnerLabels,
   checkSchedule,
@@ -105,7 +106,7 @@ function engineCommand(engine: CiEngine, io: Io): CommandModule<object, Args> {
         )
         .example(`$0 ci ${engine} --all -o -`, "print it instead of writing it") as never,
     handler: async (a) => {
-      const arches = a.arch?.length ? parseArches(a.arch) : undefined;
+      const arches = parseArches(a.arch);
       const schedule = checkSchedule(a.schedule);
       const runsOn = a["runs-on"]?.length ? checkRunnerLabels(a["runs-on"]) : [...DEFAULT_RUNS_ON[engine]];
       const builds = planMatrix({ images: a.images, all: a.all, arches });

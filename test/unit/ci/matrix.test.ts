@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { checkMatrixSize, parseArches, planMatrix } from "../../../src/ci/matrix.js";
+import { checkMatrixSize, planMatrix } from "../../../src/ci/matrix.js";
 import { ConfigError, UsageError } from "../../../src/errors.js";
 import { tempDir } from "../../support/tmp.js";
 import { manyBuilds } from "./support.js";
@@ -93,12 +93,7 @@ describe("planMatrix", () => {
   });
 });
 
-describe("parseArches and checkMatrixSize", () => {
-  it("splits, trims and dedupes architectures", () => {
-    expect(parseArches(["arm64, amd64", "arm64"])).toEqual(["arm64", "amd64"]);
-    expect(() => parseArches(["amd64,"])).toThrow(/an empty architecture name/);
-  });
-
+describe("checkMatrixSize", () => {
   it("knows each engine's limit", () => {
     expect(() => checkMatrixSize("github", manyBuilds(256))).not.toThrow();
     expect(() => checkMatrixSize("github", manyBuilds(257))).toThrow(/GitHub Actions matrix/);
