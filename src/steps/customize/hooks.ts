@@ -78,10 +78,23 @@ export async function runHooks(ctx: BuildContext): Promise<void> {
     const env = hookEnv(ctx, h.path, h.where);
     const opts = { ...LONG, env, output: out.sink, check: false };
     const started = Date.now();
-    const r =
+    const site = h.where === "chroot" ? "chroot" : ctx.machine.site;
+    const what = `hook ${i + 1} of ${hooks.length} (hooks.${i}: ${h.path}, where: ${h.where})`;
+    const r = await (
       h.where === "chroot"
-        ? await inChroot(ctx, [`${CHROOT_HOOK_DIR}/${name}`], opts)
-        : await onMachine(ctx, [`${ctx.work.input}/hooks/${name}`], { ...opts, cwd: ctx.work.input });
+        ? inChroot(ctx, [`${CHROOT_HOOK_DIR}/${name}`], opts)
+        : onMachine(ctx, [`${ctx.work.input}/hooks/${name}`], { ...opts, cwd: ctx.work.input })
+    ).catch((e: unknown) => {
+      // A hook stopped by the watchdog or the timeout: named as the config names it, not by its uploaded copy.
+      if (e instanceof CommandError && e.detail.cause && !ctx.signal.aborted)
+        throw new CommandError([h.path], site, {
+          ...e.detail,
+          cause: `${what}: ${e.detail.cause}`,
+          tail: out.tail(),
+          logPath: ctx.log.file,
+        });
+      throw e;
+    });
     const record: HookRecord = {
       path: h.path,
       where: h.where,
@@ -90,12 +103,10 @@ export async function runHooks(ctx: BuildContext): Promise<void> {
     };
     ctx.state.hooks.push(record);
     if (r.exitCode !== 0)
-      throw new CommandError([h.path], h.where === "chroot" ? "chroot" : ctx.machine.site, {
+      throw new CommandError([h.path], site, {
         exitCode: r.exitCode,
         signal: r.signal,
-        cause: `hook ${i + 1} of ${hooks.length} (hooks.${i}: ${h.path}, where: ${h.where}) failed with ${
-          r.signal ? `signal ${r.signal}` : `exit code ${r.exitCode}`
-        }`,
+        cause: `${what} failed with ${r.signal ? `signal ${r.signal}` : `exit code ${r.exitCode}`}`,
         tail: out.tail(),
         logPath: ctx.log.file,
       });

@@ -416,6 +416,25 @@ describe("hooks", () => {
     expect(lines).toContain("hook 1: one");
   });
 
+  it("a hook the watchdog stopped is named as image.yaml names it, with its output's tail", async () => {
+    const { ctx, fake } = setup(YAML, HOOKS);
+    fake.on(/02-second\.sh$/, (argv, opts) => {
+      opts.output?.line("stdout", "waiting for the network ...");
+      throw new CommandError(argv, "vm", {
+        signal: "SIGKILL",
+        cause: "no output and no CPU use for 20 min: stopped",
+      });
+    });
+    const err = (await customizeStep.run(ctx).catch((e: unknown) => e)) as CommandError;
+    expect(err).toBeInstanceOf(CommandError);
+    expect(err.argv).toEqual(["shared/second.sh"]);
+    expect(err.message).toContain(
+      "hook 2 of 3 (hooks.1: shared/second.sh, where: builder): no output and no CPU use",
+    );
+    expect(err.detail.tail).toContain("waiting for the network ...");
+    expect(hookRuns(fake).length).toBe(2);
+  });
+
   it("a failing hook names itself and shows the last 20 lines of its output; later hooks do not run", async () => {
     const { ctx, fake } = setup(YAML, HOOKS);
     const out = Array.from({ length: 30 }, (_, i) => `line ${i + 1}`).join("\n") + "\n";
