@@ -41,20 +41,14 @@ export function chrootArgv(
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`chroot: bad variable name ${shellQuote(k)}`);
     return `${k}=${v}`;
   });
-  return [
-    "unshare",
-    "--mount",
-    "--propagation",
-    "private",
-    "--",
-    "sh",
-    "-c",
-    ENTER,
-    "vmlive-chroot",
-    rootfs,
-    "/usr/bin/env",
-    "-i",
-    ...vars,
-    ...argv,
-  ];
+  return inPrivateMounts(ENTER, "vmlive-chroot", [rootfs, "/usr/bin/env", "-i", ...vars, ...argv]);
+}
+
+/**
+ * argv that runs a fixed `sh -c` script with `args` as its positional
+ * arguments in a private mount namespace: whatever the script mounts goes
+ * with it, however it ends.
+ */
+export function inPrivateMounts(script: string, name: string, args: readonly string[]): string[] {
+  return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, name, ...args];
 }

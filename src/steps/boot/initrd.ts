@@ -10,7 +10,7 @@
 // namespace, so it goes with the command however it ends, and the image's
 // own files are never changed.
 import { builderArchFor } from "../../machine/qemu/definition.js";
-import { chrootArgv } from "../../machine/chroot.js";
+import { chrootArgv, inPrivateMounts } from "../../machine/chroot.js";
 import type { Arch } from "../../config/schema/system.js";
 import { binfmtHandlerFor, qemuUserEnv } from "../../host/binfmt.js";
 import type { BuildContext } from "../../pipeline/context.js";
@@ -55,20 +55,7 @@ const MODULES_ON_TMPFS = [
 
 /** argv that runs `argv` (on the machine) with the modules folder of kernel `kver` in `rootfs` on a tmpfs. */
 export function withModulesOnTmpfs(rootfs: string, kver: string, argv: readonly string[]): string[] {
-  return [
-    "unshare",
-    "--mount",
-    "--propagation",
-    "private",
-    "--",
-    "sh",
-    "-c",
-    MODULES_ON_TMPFS,
-    "vmlive-modules-tmpfs",
-    rootfs,
-    kver,
-    ...argv,
-  ];
+  return inPrivateMounts(MODULES_ON_TMPFS, "vmlive-modules-tmpfs", [rootfs, kver, ...argv]);
 }
 
 /** argv that runs `update-initramfs -u` in the image for kernel `kver`, its modules on a tmpfs. */
