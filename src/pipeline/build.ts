@@ -38,6 +38,9 @@ import { checkSigningKey, SIGNATURE_FILE, signChecksums } from "../output/sign.j
 import type { GitSource } from "../source/git.js";
 import { sha256File } from "../util/sha256.js";
 
+/** The steps that download Debian packages, through the package cache when it is on. */
+const FETCHING_STEPS: readonly string[] = ["bootstrap", "customize", "boot"];
+
 export const BACKENDS = ["vm", "host"] as const;
 export type Backend = (typeof BACKENDS)[number];
 
@@ -128,7 +131,10 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     await mkdir(hostWork, { recursive: true });
     // Joined before the machine starts, so a builder image made now fetches through it too; left after the machine stops.
     if (cacheOff) log.say("cache", `package cache off (${cacheOff}): every package comes from the mirror`);
-    await using cache = cacheOff ? undefined : await acquirePackageCache({ say: (m) => log.say("cache", m) });
+    // Only steps that fetch packages (and a builder image that may be made) need it.
+    const fetches = o.backend === "vm" || steps.some((s) => FETCHING_STEPS.includes(s.name));
+    await using cache =
+      cacheOff || !fetches ? undefined : await acquirePackageCache({ say: (m) => log.say("cache", m) });
     await using machine = await startMachine(o, image, hostWork, logDir, (m) => log.say("machine", m));
     machineDescription = machine.description;
     if (machine instanceof QemuMachine) builderImage = machine.builderImage;
