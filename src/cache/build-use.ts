@@ -5,18 +5,6 @@
 import type { BuildContext } from "../pipeline/context.js";
 import { proxyForMirror } from "./through-proxy.js";
 
-export interface BuildCache {
-  /** The proxy as the machine reaches it: http://127.0.0.1:PORT/ here, http://10.0.2.2:PORT/ in the builder VM. */
-  proxy: string;
-}
-
-declare module "../pipeline/context.js" {
-  interface BuildContext {
-    /** The shared package cache, when this build uses it (src/cache). */
-    packageCache?: BuildCache;
-  }
-}
-
 /** The proxy a step uses to fetch from `mirror`, or undefined to fetch directly. */
 export function stepProxy(ctx: BuildContext, mirror: string): string | undefined {
   return proxyForMirror(ctx.packageCache?.proxy, mirror);

@@ -102,4 +102,11 @@ export interface BuildContext {
   outDir: string;
   /** Host folder for logs, screenshots, diagnostics of this build (inside outDir). */
   logDir: string;
+  /** The shared package cache, when this build uses it (src/cache). */
+  packageCache?: BuildCache;
+}
+
+export interface BuildCache {
+  /** The proxy as the machine reaches it: http://127.0.0.1:PORT/ here, http://10.0.2.2:PORT/ in the builder VM. */
+  proxy: string;
 }

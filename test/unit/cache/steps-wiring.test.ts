@@ -3,7 +3,7 @@
 // file, the GRUB download gets -o options; an https mirror or no cache gets
 // none of it.
 import { describe, expect, it } from "vitest";
-import type { BuildCache } from "../../../src/cache/build-use.js";
+import type { BuildCache } from "../../../src/pipeline/context.js";
 import { bootstrapStep } from "../../../src/steps/bootstrap.js";
 import { unpackFromArchive } from "../../../src/steps/boot/archive-debs.js";
 import { APT_BUILD_CONF, APT_BUILD_CONF_TEXT, prepare } from "../../../src/steps/customize/prepare.js";
