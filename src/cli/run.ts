@@ -8,7 +8,7 @@ for (const sig of ["SIGINT", "SIGTERM"] as const)
   process.on(sig, () => {
     if (interrupt(sig))
       process.stderr.write(`\nvmlive: ${sig}: stopping and cleaning up (again to quit at once)\n`);
-    else process.exit(sig === "SIGINT" ? ExitCode.interrupted : 143);
+    else process.exit(sig === "SIGINT" ? ExitCode.interrupted : ExitCode.terminated);
   });
 
 process.exitCode = await main(process.argv.slice(2));

@@ -3,17 +3,52 @@
 import { cp, mkdir } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { run } from "../process/run.js";
+import { processTree } from "../process/proc.js";
+import { run, type RunOptions } from "../process/run.js";
+import { hostProcessesArgv, writeDiagnostics } from "./diagnostics.js";
 import type { ExecOptions, ExecResult, Machine } from "./machine.js";
+
+export interface HostMachineOptions {
+  /** Where the diagnostics bundle of a command that goes silent is written; none without it. */
+  logDir?: string;
+}
 
 export class HostMachine implements Machine {
   readonly site = "host" as const;
   readonly description = `host: ${os.hostname()} ${process.arch === "x64" ? "amd64" : process.arch} (${os.cpus().length} cpu)`;
 
+  constructor(private readonly opts: HostMachineOptions = {}) {}
+
   exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    // When a command goes silent, gather diagnostics before the watchdog kills it.
+    const callerOnIdle = (opts as RunOptions).onIdle;
+    const logDir = this.opts.logDir;
+    const onIdle =
+      logDir === undefined
+        ? callerOnIdle
+        : async () => {
+            await this.collectDiagnostics(argv, logDir);
+            await callerOnIdle?.();
+          };
     return run(argv, {
       ...opts,
+      onIdle,
       env: opts.env && ({ ...process.env, ...opts.env } as Record<string, string>),
+    });
+  }
+
+  /** The diagnostics bundle for `argv`: the processes are vmlive's own and what it started. */
+  async collectDiagnostics(argv: readonly string[], logDir: string): Promise<string> {
+    const pids = (await processTree(process.pid)).map((e) => e.pid);
+    return writeDiagnostics({
+      logDir,
+      argv,
+      machine: this.description,
+      processes: hostProcessesArgv(pids),
+      run: async (cmd) => {
+        const r = await run(cmd, { check: false, timeoutMs: 30_000 });
+        return r.stdout + r.stderr;
+      },
     });
   }
 

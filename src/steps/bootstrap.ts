@@ -41,7 +41,9 @@ export function bootstrapArgv(c: ImageConfig, rootfs: string, keyring: string): 
       `--hook-dir=${MMDEBSTRAP_MERGED_USR_HOOK}`,
       c.suite,
       rootfs,
-      c.mirror.build,
+      // --keyring alone still trusts the machine's /etc/apt/trusted.gpg.d: signed-by makes apt
+      // accept this keyring's keys only, as debootstrap does with its --keyring.
+      `deb [signed-by=${keyring}] ${c.mirror.build} ${c.suite} ${b.components.join(" ")}`,
     ];
   return [
     "debootstrap",
@@ -308,11 +310,38 @@ async function explain(
       `check the mirror URL (mirror.build: ${c.mirror.build}), the network and any proxy (http_proxy)${cache}; full log: ${ctx.log.file}`,
     );
   }
+  if (lines.some((l) => UNVERIFIED.test(l))) return unverified(ctx, quoted);
   const what = `${c.bootstrap.tool} of ${c.suite} ${c.arch} from ${c.mirror.build} failed (exit code ${e.detail.exitCode ?? "?"})`;
   return new VerificationError(
     `${what}:\n${quoted}`,
     `check that ${c.mirror.build} serves ${c.suite} for ${c.arch} with components ${c.bootstrap.components.join(", ")}` +
       `${c.bootstrap.packages.length ? ` and the packages ${c.bootstrap.packages.join(", ")}` : ""}${cache}; full log: ${ctx.log.file}`,
+  );
+}
+
+/** Lines of debootstrap (gpgv) and apt that say the Release file's signature did not verify. */
+const UNVERIFIED =
+  /(NO_PUBKEY|unknown key|Invalid Release signature|is not signed|signatures couldn't be verified|signatures were invalid|EXPKEYSIG|BADSIG)/i;
+
+/**
+ * The mirror's Release file is not signed by a key in the keyring: say which
+ * keyring, and how to give it the right key. Checks are never turned off.
+ */
+function unverified(ctx: BuildContext, quoted: string): VerificationError {
+  const c = ctx.image.config;
+  const rel = c.bootstrap.keyring;
+  const keyring =
+    rel === null
+      ? `Debian's archive keyring ${DEBIAN_KEYRING} (bootstrap.keyring is not set)`
+      : `bootstrap.keyring: ${rel} (in ${ctx.image.displayFile})`;
+  const fix =
+    rel === null
+      ? `a mirror that is not Debian's needs its signing key as bootstrap.keyring; for Debian's own, update the debian-archive-keyring package on the build machine`
+      : `put the key that signs ${c.mirror.build} into ${rel} (gpg --export KEY-ID > ${rel}), or, for a Debian mirror, remove bootstrap.keyring to use ${DEBIAN_KEYRING}`;
+  return new VerificationError(
+    `${c.bootstrap.tool} of ${c.suite} ${c.arch} from ${c.mirror.build}: the signature of its Release file ` +
+      `does not verify with ${keyring}:\n${quoted}`,
+    `${fix}. vmlive has no option to turn signature checks off; full log: ${ctx.log.file}`,
   );
 }
 

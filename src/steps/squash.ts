@@ -117,7 +117,8 @@ async function run_(ctx: BuildContext): Promise<void> {
     });
   } catch (e) {
     // Whatever mksquashfs left is not an image: it must not be taken for one by a later --steps run.
-    await run(ctx, ["rm", "-f", out]);
+    // Not with the step's signal: after Ctrl-C it is aborted, and would kill this rm as well.
+    await run(ctx, ["rm", "-f", out], { signal: undefined });
     throw (await outOfSpaceError(ctx, e, `squashing ${work.rootfs}`, `${work.isoTree}/live`)) ?? e;
   }
 

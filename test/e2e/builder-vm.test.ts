@@ -1,6 +1,6 @@
 // The builder VM for real: boot it (making the cached builder image first if
 // needed), drive it over SSH, and tear it down. Slow under TCG: e2e only.
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdtempSync, rmSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import net from "node:net";
@@ -18,6 +18,7 @@ import {
 } from "../../src/machine/qemu/ssh-session.js";
 import { vmlive } from "../support/cli.js";
 import { machineContract } from "../support/machine-contract.js";
+import { qemuProcesses } from "../support/processes.js";
 
 const logDir = mkdtempSync(path.join(os.tmpdir(), "vmlive-e2e-vm-"));
 afterAll(() => rmSync(logDir, { recursive: true, force: true }));
@@ -118,6 +119,10 @@ describe("the builder VM", () => {
         expect(Date.now() - t0).toBeLessThan(10_000);
         expect(s.connected).toBe(false);
         await expect(s.exec(["true"])).rejects.toThrow(CONNECTION_DROPPED);
+        expect(String(err)).toContain(`vm: sleep 600: ${CONNECTION_DROPPED}`);
+        // Only the connection was cut: the VM runs on and answers on its own session.
+        expect(process.kill(vm.qemuPid!, 0)).toBe(true);
+        expect((await vm.exec(["echo", "still up"])).stdout).toBe("still up\n");
       } finally {
         await s.close();
         relay.close();
@@ -198,16 +203,3 @@ describe("vmlive vm shell", () => {
     expect(dirs.filter((d) => existsSync(d))).toEqual([]);
   });
 });
-
-/** Running qemu-system processes with their command lines. */
-function qemuProcesses(): { pid: string; cmdline: string }[] {
-  return readdirSync("/proc").flatMap((pid) => {
-    if (!/^\d+$/.test(pid)) return [];
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-      return cmdline.startsWith("qemu-system-") ? [{ pid, cmdline }] : [];
-    } catch {
-      return [];
-    }
-  });
-}

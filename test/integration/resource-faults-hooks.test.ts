@@ -1,7 +1,16 @@
 // Hooks that fail and hooks that hang: the real hooks step on this host
 // (HostMachine), with real scripts and their real process trees. Hooks run
 // with `where: builder` so no root filesystem is needed.
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -20,8 +29,11 @@ let tmp: string;
  * LONG's 20 minutes: the same watchdog (src/process/run.ts), only sooner.
  */
 class QuickWatchdog extends HostMachine {
-  constructor(private readonly idleMs: number) {
-    super();
+  constructor(
+    private readonly idleMs: number,
+    logDir?: string,
+  ) {
+    super({ logDir });
   }
   override exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
     const isHook = opts.idleTimeoutMs === LONG.idleTimeoutMs;
@@ -100,13 +112,15 @@ describe.runIf(process.platform === "linux")("resource faults: hooks", () => {
 
   it("hook hangs: the inactivity watchdog stops its whole process tree and says why", async () => {
     const pids = path.join(tmp, "hang.pids");
+    const logs = path.join(tmp, "hangs-logs");
+    mkdirSync(logs);
     // A shell that starts a silent child and a grandchild and waits for them: no output, no CPU.
     const ctx = context(
       "hangs",
       {
         "hang.sh": `#!/bin/sh\necho started\nsh -c 'sleep 3600 & echo $! >> "$1"; wait' grandparent ${pids} &\necho $! >> ${pids}\necho $$ >> ${pids}\nwait\n`,
       },
-      new QuickWatchdog(2_000),
+      new QuickWatchdog(2_000, logs),
     );
     const t0 = Date.now();
     const err = (await runHooks(ctx).catch((e: unknown) => e)) as CommandError;
@@ -124,5 +138,22 @@ describe.runIf(process.platform === "linux")("resource faults: hooks", () => {
     const deadline = Date.now() + 10_000;
     while (list.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     expect(list.filter(alive)).toEqual([]);
+
+    // Before the kill, the diagnostics bundle went to the logs folder, with the hung hook's processes in it.
+    const bundles = readdirSync(logs).filter((f) => /^diagnostics-.*\.txt$/.test(f));
+    expect(bundles).toHaveLength(1);
+    const bundle = readFileSync(path.join(logs, bundles[0]!), "utf8");
+    const section = (title: string) => bundle.split(/^== /m).find((s) => s.startsWith(`${title}\n`)) ?? "";
+    expect(bundle).toMatch(/^command: \S*hang\.sh$/m);
+    expect(bundle).toMatch(/^machine: host: /m);
+    // Each of the three processes, by PID, on a `ps` line of its own: the hook, its child, the sleep.
+    const ps = section("processes").split("\n");
+    expect(ps[1]).toMatch(/^\s*PID\s+PPID\s+STAT\s+ELAPSED\s+TIME\s+COMMAND$/);
+    for (const pid of list) expect(ps.filter((l) => new RegExp(`^\\s*${pid}\\s`).test(l))).toHaveLength(1);
+    expect(ps.filter((l) => /\shang\.sh$|\/\S*hang\.sh$/.test(l))).toHaveLength(1);
+    expect(ps.filter((l) => /\ssleep 3600$/.test(l))).toHaveLength(1);
+    expect(section("disk space")).toMatch(/^Filesystem\s+Size\s+Used/m);
+    expect(section("mounts")).toMatch(/^\S+ \/ \S+ /m);
+    expect(bundle).toMatch(/^== kernel log \(last 50 lines\)$/m);
   }, 30_000);
 });

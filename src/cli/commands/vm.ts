@@ -158,6 +158,8 @@ export function vmCommand(io: Io): CommandModule {
                 logDir,
                 keep: a["keep-vm"] as boolean,
                 say,
+                // Ctrl-C while the VM boots stops it there, not once it is up.
+                signal: interrupted,
               });
               if (cmd.length === 0) code = await runInteractive([...vm.sshArgv(), "-t"]);
               else

@@ -2,8 +2,17 @@
 // cloud images here), keyed by its definition's hash, written atomically
 // (built under a temporary name, renamed when complete) and locked, so two
 // builds at once neither corrupt nor duplicate it.
+//
+// Before each use the cached disk is checked, and remade when damaged: its
+// size against the one recorded when it was made (truncation), its sha256
+// when its modification time moved (anything that wrote to it; a copy such
+// as a CI cache restore that only changed the time passes and is recorded
+// anew), and `qemu-img check` (the qcow2 metadata). Hashing the 1.1 GB
+// bookworm disk takes 1.5-2.7 s on a 2-core host (5-11 s with sha256sum
+// without SHA instructions), too much to pay on every build when nothing
+// touched the file, so an unchanged size and time skip it.
 import { existsSync } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { acquirePackageCache } from "../../cache/proxy.js";
 import { cacheOffReason } from "../../cache/settings.js";
@@ -13,6 +22,7 @@ import { cacheDir } from "../../host/dirs.js";
 import { qemuUserEnv } from "../../host/binfmt.js";
 import { run } from "../../process/run.js";
 import { acquireLock } from "../../util/file-lock.js";
+import { sha256File } from "../../util/sha256.js";
 import type { OutputSink } from "../machine.js";
 import { CUSTOMIZE_SCRIPT, hostArch, type BuilderDefinition } from "./definition.js";
 
@@ -28,7 +38,25 @@ export interface BuilderImage {
   initrd: string;
   /** ISO 8601 time it was made. */
   created: string;
+  /** The disk as it was made, to tell a damaged one (absent in images made before vmlive recorded it). */
+  diskSum?: DiskSum;
 }
+
+/** What a cached disk is checked against before use. */
+export interface DiskSum {
+  bytes: number;
+  /** Modification time in nanoseconds, as a decimal string (more digits than a JSON number keeps). */
+  mtimeNs: string;
+  sha256: string;
+}
+
+/** Makes an image's files in the folder `tmp` (the real maker, or a test's); returns their paths. */
+export type ImageMaker = (
+  def: BuilderDefinition,
+  tmp: string,
+  opts: EnsureOptions,
+  say: (m: string) => void,
+) => Promise<{ disk: string; kernel: string; initrd: string }>;
 
 export interface EnsureOptions {
   mirror?: string;
@@ -54,6 +82,7 @@ function imageDir(def: BuilderDefinition): string {
 export async function ensureBuilderImage(
   def: BuilderDefinition,
   opts: EnsureOptions = {},
+  make?: ImageMaker,
 ): Promise<BuilderImage> {
   const say = opts.say ?? (() => {});
   const dir = imageDir(def);
@@ -71,118 +100,122 @@ export async function ensureBuilderImage(
       const cached = await checkCached(dir, say);
       if (cached) return cached;
     }
-    return await makeImage(def, dir, opts, say);
+    await removeHalfMade(dir, say);
+    return await makeInto(def, dir, opts, say, make ?? makeImage);
   } finally {
     await release();
   }
 }
 
-/** A cached image, if complete and its disk passes `qemu-img check`; a broken one is removed. */
+/**
+ * Remove what a killed `vmlive vm build` or build left while making this
+ * image (DIR.tmp-PID, gigabytes): only the lock holder makes it, and we hold the lock.
+ */
+async function removeHalfMade(dir: string, say: (m: string) => void): Promise<void> {
+  const prefix = `${path.basename(dir)}.tmp-`;
+  for (const name of await readdir(path.dirname(dir)).catch(() => [] as string[])) {
+    if (!name.startsWith(prefix)) continue;
+    const tmp = path.join(path.dirname(dir), name);
+    say(`removing ${tmp}, a builder image left half-made by an interrupted vmlive`);
+    await run(["rm", "-rf", "--one-file-system", tmp], { check: false });
+  }
+}
+
+/** A cached image, if complete and its disk is sound (see cachedImageProblem); a broken one is removed. */
 async function checkCached(dir: string, say: (m: string) => void): Promise<BuilderImage | undefined> {
   const ready = path.join(dir, READY);
   if (!existsSync(ready)) return undefined;
-  let img: BuilderImage;
+  let img: BuilderImage | undefined;
   try {
     img = JSON.parse(await readFile(ready, "utf8")) as BuilderImage;
   } catch {
-    img = undefined as never;
+    img = undefined;
   }
-  const problem = !img
-    ? "its ready.json is unreadable"
-    : [img.disk, img.kernel, img.initrd].find((f) => !existsSync(f))
-      ? "a file is missing"
-      : await run(["qemu-img", "check", "-q", img.disk], { check: false }).then((r) =>
-          r.exitCode === 0
-            ? undefined
-            : `qemu-img check failed: ${(r.stderr || r.stdout).trim().split("\n")[0]}`,
-        );
-  if (!problem) return img;
-  say(`the cached builder image in ${dir} is damaged (${problem}); making it again`);
+  const verdict = img ? await cachedImageProblem(img) : { problem: "its ready.json is unreadable" };
+  if (img && !verdict.problem) {
+    // Made before sums were recorded, or copied with a new time: record the sound disk as it is now.
+    if (verdict.sum) await writeReady(dir, { ...img, diskSum: verdict.sum });
+    return verdict.sum ? { ...img, diskSum: verdict.sum } : img;
+  }
+  say(`the cached builder image in ${dir} is damaged (${verdict.problem}); making it again`);
   await rm(dir, { recursive: true, force: true });
   return undefined;
 }
 
-async function makeImage(
+/**
+ * What is wrong with a cached image's files, if anything. `sum` is set when
+ * the disk is sound but its record has to be written anew (none yet, or a new
+ * modification time with the same contents).
+ */
+export async function cachedImageProblem(img: BuilderImage): Promise<{ problem?: string; sum?: DiskSum }> {
+  const missing = [img.disk, img.kernel, img.initrd].find((f) => !existsSync(f));
+  if (missing) return { problem: `${path.basename(missing)} is missing` };
+  const st = await stat(img.disk, { bigint: true });
+  const now = { bytes: Number(st.size), mtimeNs: String(st.mtimeNs) };
+  const was = img.diskSum;
+  if (was && now.bytes !== was.bytes)
+    return {
+      problem: `${path.basename(img.disk)} is ${now.bytes} bytes, but was ${was.bytes} when it was made (truncated or partly written)`,
+    };
+  let sum: DiskSum | undefined;
+  if (!was || now.mtimeNs !== was.mtimeNs) {
+    sum = { ...now, sha256: await sha256File(img.disk) };
+    if (was && sum.sha256 !== was.sha256)
+      return {
+        problem: `${path.basename(img.disk)} was written to after it was made: its sha256 is ${sum.sha256}, not ${was.sha256}`,
+      };
+  }
+  // -f qcow2: a disk whose qcow2 header is damaged must not pass as a raw image.
+  const r = await run(["qemu-img", "check", "-q", "-f", "qcow2", img.disk], { check: false });
+  if (r.exitCode !== 0)
+    return {
+      problem: `qemu-img check ${path.basename(img.disk)} failed (exit code ${r.exitCode}): ${(r.stderr || r.stdout).trim().split("\n")[0] ?? ""}`,
+    };
+  return { sum };
+}
+
+/** Write ready.json atomically: readers see the old record or the new one, never half of one. */
+async function writeReady(dir: string, img: BuilderImage): Promise<void> {
+  const tmp = path.join(dir, `.${READY}.${process.pid}`);
+  await writeFile(tmp, JSON.stringify(img, null, 2) + "\n");
+  await rename(tmp, path.join(dir, READY));
+}
+
+/** The record of a disk just made. */
+async function diskSum(disk: string): Promise<DiskSum> {
+  const [st, sha256] = await Promise.all([stat(disk, { bigint: true }), sha256File(disk)]);
+  return { bytes: Number(st.size), mtimeNs: String(st.mtimeNs), sha256 };
+}
+
+/**
+ * Make the image in DIR.tmp-PID, record its disk, and rename it to `dir`
+ * when complete: a killed maker leaves only the temporary folder, which the
+ * next one removes (removeHalfMade).
+ */
+async function makeInto(
   def: BuilderDefinition,
   dir: string,
   opts: EnsureOptions,
   say: (m: string) => void,
+  make: ImageMaker,
 ): Promise<BuilderImage> {
-  if (process.getuid?.() !== 0)
-    throw new VerificationError(
-      `making the ${def.name} builder image needs root: mmdebstrap and mke2fs -d must keep file owners`,
-      "run `sudo vmlive vm build` once; later builds reuse the cached image",
-    );
   const tmp = `${dir}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
-  const rootfs = path.join(tmp, "rootfs");
   const started = Date.now();
-  // Another architecture's builder is made through qemu-user: its package scripts run emulated.
-  const foreign = def.arch !== hostArch();
   try {
-    say(
-      `making the ${def.name} builder image from ${opts.mirror ?? "the Debian archive"} ` +
-        (foreign
-          ? `(about 10 minutes, once: its ${def.arch} programs run through qemu-user here)`
-          : "(about a minute, once)"),
-    );
-    const mirror = opts.mirror ?? "http://deb.debian.org/debian";
-    {
-      // The builder's packages are the image builds' packages too: one cache for both.
-      await using cache =
-        cacheOffReason(opts.cache) === undefined ? await acquirePackageCache({ say }) : undefined;
-      await run(mmdebstrapArgv(def, rootfs, mirror), {
-        output: opts.output,
-        env: {
-          ...(foreign ? qemuUserEnv(def.arch) : {}),
-          ...proxyEnv(proxyForMirror(cache?.proxyFor("host"), mirror)),
-        },
-        timeoutMs: (foreign ? 180 : 60) * 60_000,
-        idleTimeoutMs: 15 * 60_000,
-      });
-    }
-    const kver = (await readdir(path.join(rootfs, "lib", "modules")))[0];
-    if (!kver) throw new VerificationError(`the ${def.name} builder has no kernel in /lib/modules`);
-    const vmlinuz = path.join(tmp, "vmlinuz");
-    await run(["cp", path.join(rootfs, "boot", `vmlinuz-${kver}`), vmlinuz]);
-    const initrd = path.join(tmp, "initrd.img");
-    await rename(path.join(rootfs, "boot", "initrd-vmlive.img"), initrd);
-    const kernel = (await unpackKernel(vmlinuz, path.join(tmp, "vmlinux"))) ?? vmlinuz;
-
-    say(`writing the ${def.name} builder disk (mke2fs -d, qemu-img convert)`);
-    const usedMiB = Number.parseInt((await run(["du", "-sm", "--one-file-system", rootfs])).stdout, 10);
-    const raw = path.join(tmp, "root.raw");
-    // Room for the packages the builder's tools pull at run time is on the work disk, not here.
-    const sizeMiB = Math.ceil(usedMiB * 1.3) + 512;
-    await run([
-      "mke2fs",
-      "-q",
-      "-t",
-      "ext4",
-      "-L",
-      "vmliveroot",
-      "-E",
-      "root_owner=0:0",
-      "-d",
-      rootfs,
-      raw,
-      `${sizeMiB}M`,
-    ]);
-    await run(["rm", "-rf", "--one-file-system", rootfs]);
-    const disk = path.join(tmp, "root.qcow2");
-    await run(["qemu-img", "convert", "-O", "qcow2", raw, disk]);
-    await rm(raw);
-
+    const files = await make(def, tmp, opts, say);
     const final = (f: string) => path.join(dir, path.basename(f));
     const img: BuilderImage = {
       name: def.name,
       key: def.key,
       dir,
-      disk: final(disk),
-      kernel: final(kernel),
-      initrd: final(initrd),
+      disk: final(files.disk),
+      kernel: final(files.kernel),
+      initrd: final(files.initrd),
       created: new Date().toISOString(),
+      // rename() below keeps the file, its size and its time: the record holds in `dir`.
+      diskSum: await diskSum(files.disk),
     };
     await writeFile(path.join(tmp, READY), JSON.stringify(img, null, 2) + "\n");
     await rm(dir, { recursive: true, force: true });
@@ -194,6 +227,71 @@ async function makeImage(
     throw e;
   }
 }
+
+/** The real maker: mmdebstrap from the Debian archive, then an ext4 disk as qcow2. */
+const makeImage: ImageMaker = async (def, tmp, opts, say) => {
+  if (process.getuid?.() !== 0)
+    throw new VerificationError(
+      `making the ${def.name} builder image needs root: mmdebstrap and mke2fs -d must keep file owners`,
+      "run `sudo vmlive vm build` once; later builds reuse the cached image",
+    );
+  const rootfs = path.join(tmp, "rootfs");
+  // Another architecture's builder is made through qemu-user: its package scripts run emulated.
+  const foreign = def.arch !== hostArch();
+  say(
+    `making the ${def.name} builder image from ${opts.mirror ?? "the Debian archive"} ` +
+      (foreign
+        ? `(about 10 minutes, once: its ${def.arch} programs run through qemu-user here)`
+        : "(about a minute, once)"),
+  );
+  const mirror = opts.mirror ?? "http://deb.debian.org/debian";
+  {
+    // The builder's packages are the image builds' packages too: one cache for both.
+    await using cache =
+      cacheOffReason(opts.cache) === undefined ? await acquirePackageCache({ say }) : undefined;
+    await run(mmdebstrapArgv(def, rootfs, mirror), {
+      output: opts.output,
+      env: {
+        ...(foreign ? qemuUserEnv(def.arch) : {}),
+        ...proxyEnv(proxyForMirror(cache?.proxyFor("host"), mirror)),
+      },
+      timeoutMs: (foreign ? 180 : 60) * 60_000,
+      idleTimeoutMs: 15 * 60_000,
+    });
+  }
+  const kver = (await readdir(path.join(rootfs, "lib", "modules")))[0];
+  if (!kver) throw new VerificationError(`the ${def.name} builder has no kernel in /lib/modules`);
+  const vmlinuz = path.join(tmp, "vmlinuz");
+  await run(["cp", path.join(rootfs, "boot", `vmlinuz-${kver}`), vmlinuz]);
+  const initrd = path.join(tmp, "initrd.img");
+  await rename(path.join(rootfs, "boot", "initrd-vmlive.img"), initrd);
+  const kernel = (await unpackKernel(vmlinuz, path.join(tmp, "vmlinux"))) ?? vmlinuz;
+
+  say(`writing the ${def.name} builder disk (mke2fs -d, qemu-img convert)`);
+  const usedMiB = Number.parseInt((await run(["du", "-sm", "--one-file-system", rootfs])).stdout, 10);
+  const raw = path.join(tmp, "root.raw");
+  // Room for the packages the builder's tools pull at run time is on the work disk, not here.
+  const sizeMiB = Math.ceil(usedMiB * 1.3) + 512;
+  await run([
+    "mke2fs",
+    "-q",
+    "-t",
+    "ext4",
+    "-L",
+    "vmliveroot",
+    "-E",
+    "root_owner=0:0",
+    "-d",
+    rootfs,
+    raw,
+    `${sizeMiB}M`,
+  ]);
+  await run(["rm", "-rf", "--one-file-system", rootfs]);
+  const disk = path.join(tmp, "root.qcow2");
+  await run(["qemu-img", "convert", "-O", "qcow2", raw, disk]);
+  await rm(raw);
+  return { disk, kernel, initrd };
+};
 
 export function mmdebstrapArgv(def: BuilderDefinition, rootfs: string, mirror: string): string[] {
   return [

@@ -3,7 +3,7 @@
 // session pinned to the host key vmlive gave the guest. Disposing it powers
 // the guest off, stops qemu, and deletes the keys and disks.
 import { existsSync } from "node:fs";
-import { appendFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -15,7 +15,8 @@ import { shellJoin } from "../../process/quote.js";
 import { qemuArgv, type Accel } from "./args.js";
 import type { BuilderImage } from "./builder-image.js";
 import type { BuilderDefinition } from "./definition.js";
-import { SshSession, type SshExecOptions } from "./ssh-session.js";
+import { CONNECTION_DROPPED, NO_EXIT_STATUS, SshSession, type SshExecOptions } from "./ssh-session.js";
+import { PS_COLUMNS, writeDiagnostics } from "../diagnostics.js";
 
 /** What the guest prints on its serial console once sshd listens (vm/builder-customize.sh). */
 const READY_MARKER = "VMLIVE-SSHD-READY";
@@ -33,6 +34,8 @@ export interface QemuMachineOptions {
   say?: (msg: string) => void;
   /** Give up when the guest has not reached SSH after this long. */
   bootTimeoutMs?: number;
+  /** Ctrl-C: stop waiting for the guest, kill qemu and remove the keys and disks at once. */
+  signal?: AbortSignal;
 }
 
 export class QemuMachine implements Machine {
@@ -43,6 +46,8 @@ export class QemuMachine implements Machine {
   /** Seconds from qemu's start to a working SSH session. */
   bootSeconds = 0;
   private disposed = false;
+  /** Called when qemu exits: the commands and transfers in flight stop waiting for the VM. */
+  private readonly vmGoneListeners = new Set<() => void>();
 
   private constructor(
     private readonly opts: QemuMachineOptions,
@@ -55,6 +60,9 @@ export class QemuMachine implements Machine {
     const { def, accel } = opts;
     this.builderImage = `${opts.image.name}-${opts.image.key}`;
     this.description = `qemu/${accel}: ${def.suite} ${def.arch} builder (${def.cpus} cpu, ${Math.round(def.memory / 2 ** 30)} GiB)`;
+    void qemu.exited.then(() => {
+      for (const f of this.vmGoneListeners) f();
+    });
   }
 
   /** Boot a fresh builder VM and connect to it. */
@@ -91,7 +99,12 @@ export class QemuMachine implements Machine {
         });
         await writeFile(path.join(runDir, "qemu.argv"), argv.join("\n") + "\n");
         qemu = startBackground(argv);
-        const ready = await waitForReady(qemu, serialLog, opts.bootTimeoutMs ?? bootTimeout(opts.accel));
+        const ready = await waitForReady(
+          qemu,
+          serialLog,
+          opts.bootTimeoutMs ?? bootTimeout(opts.accel),
+          opts.signal,
+        );
         if (ready === "ready") break;
         // Another process took the port between our probe and qemu's bind: try another.
         if (/host forwarding rule|Address already in use/i.test(ready.stderr) && attempt < 3) continue;
@@ -171,65 +184,104 @@ export class QemuMachine implements Machine {
   }
 
   async exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    try {
-      // When a command goes silent, gather diagnostics before the watchdog kills it.
-      const callerOnIdle = (opts as SshExecOptions).onIdle;
-      const onIdle = async () => {
-        await this.collectDiagnostics(argv);
-        await callerOnIdle?.();
-      };
-      // Silent but computing is progress: the VM's CPU time tells (update-initramfs under TCG).
-      const isBusy =
-        opts.idleTimeoutMs === undefined || this.qemu.pid === undefined
-          ? undefined
-          : cpuProgress(() => treeCpuTicks(this.qemu.pid!), 0.2);
-      void isBusy?.();
-      return await this.session().exec(argv, { ...opts, onIdle, isBusy });
-    } catch (e) {
-      if (e instanceof CommandError && !this.qemu.running) {
-        // The VM itself died: say so, with what its console said last.
-        const serial = tailLines(await readFile(this.serialLog, "utf8").catch(() => ""), 15);
-        throw new CommandError(argv, "vm", {
-          ...e.detail,
-          cause: `the builder VM stopped (qemu exited)`,
-          tail: serial,
-          logPath: this.serialLog,
-        });
-      }
-      throw e;
-    }
+    // When a command goes silent, gather diagnostics before the watchdog kills it.
+    const callerOnIdle = (opts as SshExecOptions).onIdle;
+    const onIdle = async () => {
+      await this.collectDiagnostics(argv);
+      await callerOnIdle?.();
+    };
+    // Silent but computing is progress: the VM's CPU time tells (update-initramfs under TCG).
+    const isBusy =
+      opts.idleTimeoutMs === undefined || this.qemu.pid === undefined
+        ? undefined
+        : cpuProgress(() => treeCpuTicks(this.qemu.pid!), 0.2);
+    void isBusy?.();
+    return this.whileRunning(argv, () => this.session().exec(argv, { ...opts, onIdle, isBusy }));
   }
 
   upload(hostPath: string, machinePath: string): Promise<void> {
-    return this.session().upload(hostPath, machinePath);
+    return this.whileRunning(["upload", hostPath, `vm:${machinePath}`], () =>
+      this.session().upload(hostPath, machinePath),
+    );
   }
 
   download(machinePath: string, hostPath: string): Promise<void> {
-    return this.session().download(machinePath, hostPath);
+    return this.whileRunning(["download", `vm:${machinePath}`, hostPath], () =>
+      this.session().download(machinePath, hostPath),
+    );
+  }
+
+  /**
+   * Run `work` against the VM, and when qemu dies meanwhile fail with that
+   * instead of a bare dropped connection: the SSH client may notice first, or
+   * (a connection that is not closed) not at all, so qemu's exit decides.
+   */
+  private async whileRunning<T>(what: readonly string[], work: () => Promise<T>): Promise<T> {
+    if (!this.qemu.running && !this.disposed) throw await this.vmStopped(what, undefined, "before");
+    const attempt = (async () => work())();
+    // Once qemu is gone, the work gets a moment to end by itself (its error is then the one wrapped).
+    let listener!: () => void;
+    const vmGone = new Promise<undefined>((resolve) => {
+      listener = () =>
+        void Promise.race([attempt.catch(() => undefined), delay(VM_GONE_GRACE_MS)]).then(() =>
+          resolve(undefined),
+        );
+    });
+    this.vmGoneListeners.add(listener);
+    try {
+      const outcome = await Promise.race([attempt.then((v) => ({ v })), vmGone]);
+      if (outcome) return outcome.v;
+      throw new CommandError(what, "vm", { cause: CONNECTION_DROPPED });
+    } catch (e) {
+      // A dropped connection is often heard a moment before qemu's exit: wait for it before deciding.
+      if (!this.disposed && this.qemu.running && isConnectionLoss(e))
+        await exitsWithin(this.qemu, VM_GONE_GRACE_MS);
+      if (this.qemu.running || this.disposed) throw e;
+      throw await this.vmStopped(what, e);
+    } finally {
+      this.vmGoneListeners.delete(listener);
+      attempt.catch(() => undefined);
+    }
+  }
+
+  /** "the builder VM stopped (qemu killed by SIGKILL)", with the last lines of its serial console. */
+  private async vmStopped(
+    what: readonly string[],
+    e: unknown,
+    when: "before" | "during" = "during",
+  ): Promise<CommandError> {
+    const r = await this.qemu.exited;
+    const how = r.signal ? `qemu was killed by ${r.signal}` : `qemu exited with exit code ${r.exitCode}`;
+    const said = tailLines(r.stderr, 3);
+    // Serial consoles end lines with CR LF: without the CRs the tail reads as lines in any message.
+    const text = (await readFile(this.serialLog, "utf8").catch(() => "")).replace(/\r/g, "");
+    const serial = tailLines(text, 15);
+    const argv = e instanceof CommandError ? e.argv : what;
+    return new CommandError(argv, "vm", {
+      cause:
+        `the builder VM ${when === "before" ? "had already stopped" : "stopped while this ran"} (${how})` +
+        (said ? `; qemu said: ${said.replace(/\n/g, " | ")}` : "") +
+        `; the last lines of its serial console (${path.basename(this.serialLog)} in the logs folder):`,
+      tail: serial || "(the serial console printed nothing)",
+    });
   }
 
   /** What vmlive gathers when a command goes silent: processes, disks, mounts, kernel log, console. */
   async collectDiagnostics(argv: readonly string[]): Promise<string> {
-    const file = path.join(
-      this.opts.logDir,
-      `diagnostics-${new Date().toISOString().replace(/[:.]/g, "-")}.txt`,
-    );
-    const sections: string[] = [`command: ${argv.join(" ")}`, `machine: ${this.description}`];
-    for (const [title, cmd] of [
-      ["processes", ["ps", "-eo", "pid,ppid,stat,etime,time,args", "--forest"]],
-      ["disk space", ["df", "-h"]],
-      ["mounts", ["cat", "/proc/mounts"]],
-      ["kernel log (last 50 lines)", ["sh", "-c", "dmesg | tail -n 50"]],
-    ] as const) {
-      const r = await this.ssh
-        ?.exec([...cmd], { check: false, timeoutMs: 30_000 })
-        .catch((e: Error) => ({ stdout: "", stderr: e.message }));
-      sections.push(`== ${title}\n${r ? r.stdout + r.stderr : "(no connection)"}`);
-    }
     const serial = await readFile(this.serialLog, "utf8").catch(() => "");
-    sections.push(`== serial console (last 50 lines)\n${tailLines(serial, 50)}`);
-    await appendFile(file, sections.join("\n\n") + "\n");
-    return file;
+    return writeDiagnostics({
+      logDir: this.opts.logDir,
+      argv,
+      machine: this.description,
+      // The VM is the build's alone: all its processes are the build's.
+      processes: ["ps", "-eo", PS_COLUMNS, "--forest"],
+      run: async (cmd) => {
+        if (!this.ssh) return "(no connection to the builder VM)";
+        const r = await this.ssh.exec([...cmd], { check: false, timeoutMs: 30_000 });
+        return r.stdout + r.stderr;
+      },
+      extra: [{ title: "serial console (last 50 lines)", text: tailLines(serial, 50) }],
+    });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -258,6 +310,18 @@ export class QemuMachine implements Machine {
     await this.qemu.exited;
     await rm(this.runDir, { recursive: true, force: true });
   }
+}
+
+/** After qemu exits, how long a command in flight gets to end by itself before it is given up on. */
+const VM_GONE_GRACE_MS = 3_000;
+
+/** An error that means the VM could not be reached any more, as SshSession words it. */
+function isConnectionLoss(e: unknown): boolean {
+  return e instanceof Error && (e.message.includes(CONNECTION_DROPPED) || e.message.includes(NO_EXIT_STATUS));
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
 }
 
 function bootTimeout(accel: Accel): number {
@@ -312,9 +376,12 @@ async function waitForReady(
   qemu: BackgroundProcess,
   serialLog: string,
   timeoutMs: number,
+  signal?: AbortSignal,
 ): Promise<ReadyResult> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    // A boot takes minutes under TCG: an interrupted build must not wait for it (start() cleans up).
+    if (signal?.aborted) throw signal.reason;
     const text = await readFile(serialLog, "utf8").catch(() => "");
     if (text.includes(READY_MARKER)) return "ready";
     if (!qemu.running) {

@@ -44,6 +44,8 @@ export interface SshExecOptions extends ExecOptions {
 export const HOST_KEY_MISMATCH =
   "the VM presented a different SSH host key than the one vmlive gave it: refusing to connect";
 export const CONNECTION_DROPPED = "the SSH connection to the VM dropped";
+/** A channel that closed without the command's exit status: the connection went away under it. */
+export const NO_EXIT_STATUS = "the command ended without an exit status";
 
 /** After TERM, how long the remote process group gets before KILL (run() uses the same delay). */
 const KILL_GRACE_MS = 5_000;
@@ -257,12 +259,7 @@ export class SshSession implements AsyncDisposable {
         const code = exitCode ?? (exitSignal ? signalExitCode(exitSignal) : -1);
         const noStatus = exitCode === undefined && exitSignal === undefined;
         const cause =
-          stopCause ??
-          (noStatus
-            ? this.dropped
-              ? this.dropCause()
-              : "the command ended without an exit status"
-            : undefined);
+          stopCause ?? (noStatus ? (this.dropped ? this.dropCause() : NO_EXIT_STATUS) : undefined);
         const result: ExecResult = { exitCode: code, signal: exitSignal, stdout: out, stderr: err };
         if (cause || ((opts.check ?? true) && code !== 0))
           reject(

@@ -20,6 +20,8 @@ export interface StartBuilderOptions {
   workDisk?: string;
   say: (msg: string) => void;
   output?: OutputSink;
+  /** Ctrl-C while the VM boots: stop it at once (the builder image being made is not interrupted). */
+  signal?: AbortSignal;
 }
 
 export async function startBuilder(o: StartBuilderOptions): Promise<QemuMachine> {
@@ -39,5 +41,6 @@ export async function startBuilder(o: StartBuilderOptions): Promise<QemuMachine>
     keep: o.keep,
     workDisk: o.workDisk,
     say: o.say,
+    signal: o.signal,
   });
 }

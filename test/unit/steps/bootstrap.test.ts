@@ -74,7 +74,8 @@ describe("bootstrap argv", () => {
       "--hook-dir=/usr/share/mmdebstrap/hooks/maybe-merged-usr",
       "bookworm",
       ROOTFS,
-      "http://deb.debian.org/debian",
+      // Only this keyring is trusted for the mirror, not the machine's /etc/apt/trusted.gpg.d too.
+      `deb [signed-by=${ROOT}/input/keyring.gpg] http://deb.debian.org/debian bookworm main`,
     ]);
   });
 
@@ -252,6 +253,33 @@ describe("bootstrap failures name what failed", () => {
       "E: Failed to fetch http://deb.debian.org/debian/dists/trixie/main/binary-amd64/Packages",
     );
     expect(err.message).not.toContain("Some index files");
+  });
+
+  it("a Release file the keyring does not verify: names the keyring, the fix, and no way around it", async () => {
+    const { ctx, fake } = setup("suite: bookworm\nbootstrap: {keyring: mirror.gpg}\n");
+    fake.on("debootstrap", {
+      exitCode: 1,
+      stderr: "E: Release signed by unknown key (key id F8D2585B8783D481)\n",
+    });
+    const err = (await bootstrapStep.run(ctx).catch((e: unknown) => e)) as VerificationError;
+    expect(err).toBeInstanceOf(VerificationError);
+    expect(err.message).toContain(
+      "the signature of its Release file does not verify with bootstrap.keyring: mirror.gpg (in images/img/image.yaml)",
+    );
+    expect(err.message).toContain("E: Release signed by unknown key (key id F8D2585B8783D481)");
+    expect(err.hint).toContain("put the key that signs http://deb.debian.org/debian into mirror.gpg");
+    expect(err.hint).toContain("vmlive has no option to turn signature checks off");
+    // Not a mirror that did not answer: tried once.
+    expect(fake.calls.filter((c) => c.argv[0] === "debootstrap")).toHaveLength(1);
+
+    const def = setup("suite: bookworm\nbootstrap: {tool: mmdebstrap}\n");
+    def.fake.on("mmdebstrap", {
+      exitCode: 1,
+      stderr: "E: The repository 'http://deb.debian.org/debian bookworm InRelease' is not signed.\n",
+    });
+    const e2 = (await bootstrapStep.run(def.ctx).catch((e: unknown) => e)) as VerificationError;
+    expect(e2.message).toContain(`does not verify with Debian's archive keyring ${DEBIAN_KEYRING}`);
+    expect(e2.hint).toContain("needs its signing key as bootstrap.keyring");
   });
 
   it("an interruption stays what it is", async () => {

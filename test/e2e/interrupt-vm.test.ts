@@ -1,0 +1,158 @@
+// SIGINT and SIGTERM on the builder-VM backend: while the VM boots, and while
+// bootstrap runs inside it. vmlive exits 130 / 143 without waiting for the
+// guest, and leaves no qemu or other process of its session, nothing in its
+// TMPDIR (the VM's keys, overlay disk and known_hosts live there), no
+// package-cache user entry and no output folder that looks finished; the work
+// disk, kept between runs, is a clean file system; and the interrupted build
+// run again succeeds.
+import { execa } from "execa";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { PROJECT_ROOT } from "../../src/paths.js";
+import type { BuildReport } from "../../src/report/report.js";
+import {
+  cacheUserEntries,
+  idleProxyRunning,
+  mountsBelow,
+  pidsOf,
+  sessionProcesses,
+  startDetached,
+  type Detached,
+} from "../support/interrupt.js";
+import { tempDir } from "../support/tmp.js";
+
+const IMAGE = path.join(PROJECT_ROOT, "test", "fixtures", "images", "vm-small");
+const FOLDER = /^vm-small-bookworm-amd64-\d{8}-\d{6}$/;
+const root = tempDir("vmlive-e2e-interrupt-vm-");
+const work = path.join(root, "work");
+/** The kept work disk of vm-small on the VM backend. */
+const workDisk = path.join(work, "vm-small-amd64", "vm", "work.raw");
+// mmdebstrap's extract variant (unpack, configure nothing): the rerun that must succeed then takes
+// under 3 minutes in a TCG builder on a busy 2-core host, instead of about 10 for the image's own essential variant.
+const BUILD = ["build", IMAGE, "--steps", "bootstrap", "--set", "bootstrap.variant=extract", "--quiet"];
+
+interface Outcome {
+  run: Detached;
+  exitCode: number | undefined;
+  all: string;
+  out: string;
+  tmp: string;
+  /** The session's processes just before the signal. */
+  before: string[];
+  seconds: number;
+}
+
+/** Start the build, wait until `ready` says it is there, send `signal` as a user would, wait for the end. */
+async function interrupt(
+  name: string,
+  signal: "SIGINT" | "SIGTERM",
+  ready: (run: Detached) => Promise<unknown>,
+): Promise<Outcome> {
+  const out = path.join(root, name, "out");
+  const tmp = path.join(root, name, "tmp");
+  mkdirSync(tmp, { recursive: true });
+  const run = startDetached([...BUILD, "--out", out], {
+    VMLIVE_WORK_DIR: work,
+    TMPDIR: tmp,
+    PATH: process.env.PATH!,
+  });
+  await ready(run);
+  const before = await run.sessionProcesses();
+  const t0 = Date.now();
+  // SIGINT to the whole process group (a terminal's Ctrl-C, which qemu hears too); SIGTERM to vmlive alone.
+  if (signal === "SIGINT") process.kill(-run.pid, "SIGINT");
+  else process.kill(run.pid, "SIGTERM");
+  const r = await run.done;
+  return {
+    run,
+    exitCode: r.exitCode,
+    all: r.all ?? "",
+    out,
+    tmp,
+    before,
+    seconds: (Date.now() - t0) / 1000,
+  };
+}
+
+/** What every interrupted run must (not) leave. */
+async function expectNothingLeft(o: Outcome, signal: "SIGINT" | "SIGTERM"): Promise<BuildReport> {
+  expect(o.exitCode, o.all).toBe(signal === "SIGINT" ? 130 : 143);
+  expect(o.all).toContain(`interrupted by ${signal}`);
+  expect(await sessionProcesses(o.run.pid)).toEqual([]);
+  expect(cacheUserEntries([o.run.pid, ...pidsOf(o.before)])).toEqual([]);
+  expect(await idleProxyRunning()).toBe(false);
+  expect(mountsBelow([work, o.out, o.tmp])).toEqual([]);
+  // The VM's folder (client and host keys, the overlay disk, known_hosts) is gone with it.
+  expect(readdirSync(o.tmp)).toEqual([]);
+  const folders = readdirSync(o.out).filter((n) => n !== "history.sqlite");
+  expect(folders).toHaveLength(1);
+  expect(folders[0]!.replace(/\.failed$/, "")).toMatch(FOLDER);
+  expect(folders[0]!.endsWith(".failed")).toBe(true);
+  const report = JSON.parse(
+    readFileSync(path.join(o.out, folders[0]!, "report.json"), "utf8"),
+  ) as BuildReport;
+  expect(report.status).toBe("interrupted");
+  expect(report.error).toContain(`interrupted by ${signal}`);
+  // Powered off cleanly or killed before it was used: e2fsck finds nothing to mend either way.
+  expect(existsSync(workDisk)).toBe(true);
+  const fsck = await execa("e2fsck", ["-n", "-f", workDisk], { reject: false, all: true });
+  expect(fsck.exitCode, fsck.all).toBe(0);
+  return report;
+}
+
+const qemuIn = async (run: Detached) =>
+  (await run.sessionProcesses()).some((p) => / qemu-system-/.test(` ${p.split(" ").slice(1).join(" ")}`));
+
+async function until(ok: () => Promise<boolean>, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms / 1000} s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe("interrupting a build in the builder VM", () => {
+  it("SIGINT while the VM boots: exit 130 at once, no qemu, no keys or disks left", async () => {
+    const o = await interrupt("boot", "SIGINT", async (run) => {
+      await until(() => qemuIn(run), 120_000);
+      // Well inside the boot: the guest is not up for many seconds under TCG.
+      await new Promise((r) => setTimeout(r, 2_000));
+      expect(run.events.some((e) => e.type === "step-start")).toBe(false);
+    });
+    const report = await expectNothingLeft(o, "SIGINT");
+    expect(report.steps).toEqual([]);
+    // Not after the guest came up: the wait for it stops with the interruption.
+    expect(o.seconds).toBeLessThan(15);
+  });
+
+  it("SIGTERM during bootstrap in the VM: exit 143, the VM gone, the work disk clean", async () => {
+    const o = await interrupt("bootstrap", "SIGTERM", async (run) => {
+      await run.waitFor((e) => e.type === "command" && e.argv?.[0] === "mmdebstrap", 300_000);
+      await new Promise((r) => setTimeout(r, 5_000));
+    });
+    const report = await expectNothingLeft(o, "SIGTERM");
+    expect(report.steps).toEqual([expect.objectContaining({ step: "bootstrap", ok: false })]);
+    expect(o.run.events.find((e) => e.type === "step-end" && e.step === "bootstrap")?.ok).toBe(false);
+  });
+
+  it("the same build run again succeeds on the same work disk", async () => {
+    const out = path.join(root, "again", "out");
+    const tmp = path.join(root, "again", "tmp");
+    mkdirSync(tmp, { recursive: true });
+    const run = startDetached([...BUILD, "--out", out], {
+      VMLIVE_WORK_DIR: work,
+      TMPDIR: tmp,
+      PATH: process.env.PATH!,
+    });
+    const r = await run.done;
+    expect(r.exitCode, r.all).toBe(0);
+    const folder = readdirSync(out).find((n) => FOLDER.test(n));
+    expect(folder, readdirSync(out).join(", ")).toBeDefined();
+    const report = JSON.parse(readFileSync(path.join(out, folder!, "report.json"), "utf8")) as BuildReport;
+    expect(report.status).toBe("success");
+    expect(report.steps).toEqual([expect.objectContaining({ step: "bootstrap", ok: true })]);
+    expect(readdirSync(tmp)).toEqual([]);
+    expect(await sessionProcesses(run.pid)).toEqual([]);
+  });
+});
