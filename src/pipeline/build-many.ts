@@ -10,6 +10,7 @@ import { build, type BuildOptions, type BuildResult } from "./build.js";
 import { boundJobs, hostResources, type HostResources } from "./jobs.js";
 import { checkoutGit } from "../source/git.js";
 import { selectSteps } from "./plan.js";
+import { buildTwiceAndCompare } from "./reproducible.js";
 import { planBuilds, type PlannedBuild } from "./run-plan.js";
 
 export type BuildStatus = "success" | "failed" | "interrupted" | "not-started";
@@ -179,7 +180,8 @@ export async function buildMany(o: RunOptions): Promise<RunResult> {
   const steps = selectSteps(c.steps).map((s) => s.name);
   emitAt(o.events, { type: "run-start", builds: builds.map(ref), jobs: bound.jobs });
   if (bound.why) emitAt(o.events, { type: "say", label: "vmlive", message: bound.why });
-  const buildFn = o.buildFn ?? build;
+  // --check-reproducible: each build is made twice and compared (reproducible.ts).
+  const buildFn = o.buildFn ?? (c.checkReproducible ? buildTwiceAndCompare : build);
   const outcomes = await runBuilds(builds, {
     jobs: bound.jobs,
     keepGoing: o.keepGoing,

@@ -15,7 +15,7 @@ import { ConfigError, UsageError, VerificationError } from "../errors.js";
 import { workDir } from "../host/dirs.js";
 import { HostMachine } from "../machine/host.js";
 import type { Machine } from "../machine/machine.js";
-import { watchExecs } from "../machine/watched.js";
+import { CommandClock, watchExecs } from "../machine/watched.js";
 import { chooseAccel, type AccelChoice } from "../machine/qemu/accel.js";
 import { QemuMachine } from "../machine/qemu/qemu-machine.js";
 import { startBuilder } from "../machine/qemu/start-builder.js";
@@ -29,8 +29,9 @@ import { SUMMARY_FILE, summaryMarkdown } from "../report/summary.js";
 import { STEPS } from "../steps/index.js";
 import { workPaths, type BuildState } from "./context.js";
 import { selectSteps, verifyPlan } from "./plan.js";
-import { checkPrerequisites, fmtSeconds, runSteps, type StepTiming } from "./runner.js";
-import { loadState } from "./state.js";
+import { fmtSeconds, runSteps, type StepTiming } from "./runner.js";
+import { checkFrom, startStages } from "./stages.js";
+import { loadState, saveState } from "./state.js";
 import { historyFile } from "../history/open.js";
 import { recordBuild } from "../history/record.js";
 import { pointLatest, prune } from "../output/retention.js";
@@ -51,7 +52,9 @@ export interface BuildOptions {
   accel: AccelChoice;
   /** Step names to run (pipeline order is kept); all when empty. */
   steps?: readonly string[];
-  /** Drop the kept work area first. */
+  /** Start at this step (or `hooks`, inside customize), reusing what the work area has before it. */
+  from?: string;
+  /** Drop the kept work area, and its snapshots, first. */
   clean: boolean;
   /** Root of the output folders. */
   out: string;
@@ -74,6 +77,12 @@ export interface BuildOptions {
   /** Where the build's progress goes, as events (report/events.ts); the build log gets everything regardless. */
   events?: EventSink;
   signal: AbortSignal;
+  /** Every timestamp in the image and ISO is clamped to this; default $SOURCE_DATE_EPOCH, else the start time. */
+  sourceDateEpoch?: number;
+  /** Root of the work areas instead of workDir() (--check-reproducible's second build has its own). */
+  workRoot?: string;
+  /** Build twice from scratch and compare squashfs and ISO byte for byte (pipeline/reproducible.ts). */
+  checkReproducible?: boolean;
 }
 
 /** The host's work area of one image and architecture on one backend (a folder, or the VM's work disk). */
@@ -89,6 +98,7 @@ export interface BuildResult {
 export async function build(o: BuildOptions): Promise<BuildResult> {
   const image = loadImage(o.image, { sets: o.sets, cwd: o.cwd });
   const steps = selectSteps(o.steps);
+  checkFrom(o.from, o);
   const problems = verifyPlan(image, steps);
   if (problems.length) throw new ConfigError(problems);
   // Whatever stops the boot test is said now, not after an hour of building.
@@ -111,11 +121,14 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   await mkdir(logDir, { recursive: true });
   const label = buildLabel({ image: image.name, suite: c.suite, arch: c.arch });
   const log = new BuildLog(path.join(logDir, "build.log"), o.events, label, o.quiet);
-  const sourceDateEpoch = Number(process.env.SOURCE_DATE_EPOCH ?? Math.floor(started.getTime() / 1000));
+  const sourceDateEpoch =
+    o.sourceDateEpoch ?? Number(process.env.SOURCE_DATE_EPOCH ?? Math.floor(started.getTime() / 1000));
 
   // Each backend keeps its own work area: a folder here, or the VM's work disk.
-  const hostWork = hostWorkDir(image.name, c.arch, o.backend);
+  const hostWork = hostWorkDir(image.name, c.arch, o.backend, o.workRoot);
   const timings: StepTiming[] = [];
+  // The machine's share of the wall time; the rest is vmlive's own (docs/bench.md).
+  const commands = new CommandClock();
   let state: BuildState = { done: [] };
   let machineDescription = "";
   let builderImage: string | undefined;
@@ -141,17 +154,24 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     const work = workPaths(o.backend === "host" ? hostWork : "/work/build");
     await machine.exec(["mkdir", "-p", work.root, work.out, work.input], { signal: o.signal });
     tools = await toolVersions(machine);
-    if (steps.length < STEPS.length) {
-      state = await loadState(machine, work.root, o.signal);
-      checkPrerequisites(
-        STEPS,
-        steps,
-        state.done.map((d) => d.step),
-      );
-    }
+    const watched = watchExecs(machine, (argv) => log.command(argv, machine.site), commands);
+    // What earlier runs left in the work area decides what this one reuses (stages.ts).
+    state = await loadState(machine, work.root, o.signal);
+    const stages = await startStages({
+      image,
+      all: STEPS,
+      chosen: o.steps?.length ? steps : undefined,
+      from: o.from,
+      state,
+      env: { machine: watched, work, signal: o.signal, say: (m) => log.say("vmlive", m) },
+      tools,
+      pinnedEpoch: o.sourceDateEpoch ?? (process.env.SOURCE_DATE_EPOCH ? sourceDateEpoch : undefined),
+      save: (x) => saveState(x.machine, x.work.root, x.state, x.signal),
+    });
+    for (const step of stages.reused) timings.push({ step, seconds: 0, ok: true, reused: true });
     const ctx = {
       image,
-      machine: watchExecs(machine, (argv) => log.command(argv, machine.site)),
+      machine: watched,
       work,
       state,
       log: log.forStep("vmlive"),
@@ -160,8 +180,9 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       outDir: partial,
       logDir,
       packageCache: cache && { proxy: cache.proxyFor(machine.site) },
+      stages: stages.run,
     };
-    await runSteps(ctx, steps, timings, (s) => log.forStep(s), log);
+    await runSteps(ctx, stages.steps, timings, (s) => log.forStep(s), log, stages.hooks);
     if (o.signKey !== undefined && state.artifacts) {
       log.say("vmlive", `signing SHA256SUMS with ${o.signKey}`);
       const sig = await signChecksums(partial, o.signKey, o.signal);
@@ -189,6 +210,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     builderImage,
     sourceDateEpoch,
     steps: timings,
+    commands: commands.totals(),
     tools,
     config: c,
     source: o.source,
@@ -326,7 +348,7 @@ async function startMachine(
   logDir: string,
   say: (m: string) => void,
 ): Promise<Machine> {
-  if (o.backend === "host") return new HostMachine();
+  if (o.backend === "host") return new HostMachine({ logDir });
   return startBuilder({
     release: image.config.suite,
     arch: builderArchFor(image.config),
@@ -337,6 +359,7 @@ async function startMachine(
     keep: o.keepVm,
     workDisk: path.join(hostWork, "work.raw"),
     say,
+    signal: o.signal,
   });
 }
 

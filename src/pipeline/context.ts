@@ -4,6 +4,8 @@
 // subsets can run later against a kept work area.
 import type { LoadedImage } from "../config/load.js";
 import type { Machine, OutputSink } from "../machine/machine.js";
+import type { StageName } from "./stage-keys.js";
+import type { StageRecord, StageRun } from "./stages.js";
 
 /** Paths on the machine. */
 export interface WorkPaths {
@@ -76,6 +78,8 @@ export interface BuildState {
   tools?: Record<string, string>;
   /** What the check step looked for in the root filesystem, and the build leftovers it found there. */
   check?: { leftovers: number; checked: string[]; found: Leftover[] };
+  /** The key of each stage the work area holds (see stages.ts): what a rebuild may reuse. */
+  stages?: Partial<Record<StageName, StageRecord>>;
 }
 
 /** Where a step reports progress: short lines for people, full command output for the log file. */
@@ -104,6 +108,8 @@ export interface BuildContext {
   logDir: string;
   /** The shared package cache, when this build uses it (src/cache). */
   packageCache?: BuildCache;
+  /** Stage reuse: whether customize starts after the package installation, and where it snapshots (stages.ts). */
+  stages?: StageRun;
 }
 
 export interface BuildCache {

@@ -9,6 +9,14 @@ export interface StepTiming {
   step: string;
   seconds: number;
   ok: boolean;
+  /** Not run: the work area's result of an earlier run was reused (see stages.ts). */
+  reused?: boolean;
+}
+
+/** What runs around each step: before it starts, and after it succeeded, both within its time. */
+export interface StepHooks {
+  before?(step: Step, ctx: BuildContext): Promise<void>;
+  after?(step: Step, ctx: BuildContext): Promise<void>;
 }
 
 /**
@@ -44,6 +52,7 @@ export async function runSteps(
   timings: StepTiming[],
   logFor: (step: string) => BuildContext["log"],
   progress: StepProgress,
+  hooks: StepHooks = {},
 ): Promise<void> {
   const started: Step[] = [];
   const ctxFor = (step: Step): BuildContext => ({ ...base, log: logFor(step.name) });
@@ -55,7 +64,9 @@ export async function runSteps(
       progress.stepStart(step.name, step.summary);
       const t0 = Date.now();
       try {
+        await hooks.before?.(step, ctx);
         await step.run(ctx);
+        await hooks.after?.(step, ctx);
       } catch (e) {
         const seconds = (Date.now() - t0) / 1000;
         timings.push({ step: step.name, seconds, ok: false });

@@ -5,6 +5,7 @@ import type { ImageConfig } from "../config/load.js";
 import type { BuildState } from "../pipeline/context.js";
 import type { StepTiming } from "../pipeline/runner.js";
 import type { GitSource } from "../source/git.js";
+import type { CommandTotals } from "../machine/watched.js";
 import { VERSION } from "../version.js";
 
 export interface BuildReport {
@@ -36,6 +37,8 @@ export interface BuildReport {
   source?: GitSource;
   /** `vmlive build --boot-test`: how the ISO booted, added after the build. */
   bootTest?: BuildBootTest;
+  /** The commands run on the machine: how many, and their wall time with overlapping ones counted once. */
+  commands?: CommandTotals;
 }
 
 export function makeReport(

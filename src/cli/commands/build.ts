@@ -11,6 +11,7 @@ import {
   type ProgressMode,
 } from "../../report/progress/progress.js";
 import { summaryTable } from "../../report/progress/summary-table.js";
+import { checkFrom, START_POINTS } from "../../pipeline/stages.js";
 import { STEPS } from "../../steps/index.js";
 import { interrupted } from "../interrupt.js";
 import { processIo, type Io } from "../io.js";
@@ -28,6 +29,7 @@ interface Args extends SetArgs {
   backend: Backend;
   accel: AccelChoice;
   steps?: string[];
+  from?: string;
   clean: boolean;
   out: string;
   keep?: number;
@@ -39,6 +41,7 @@ interface Args extends SetArgs {
   cache?: boolean;
   quiet: boolean;
   "boot-test": boolean;
+  "check-reproducible": boolean;
 }
 
 /** A whole number of at least `min` for option `name`, or a UsageError saying what it takes. */
@@ -117,10 +120,21 @@ export function buildCommand(io: Io): CommandModule<object, Args> {
               array: true,
               describe: `run only these steps (comma-separated; always in pipeline order: ${STEPS.map((s) => s.name).join(", ")}) against the kept work area`,
             })
+            .option("from", {
+              type: "string",
+              requiresArg: true,
+              describe:
+                `start at this step (${START_POINTS.join(", ")}; hooks: inside customize, after the ` +
+                "package installation) and run every step after it, reusing what the kept work area holds " +
+                "before it (its snapshots of bootstrap and packages); without it a full build starts after " +
+                "the last stage whose key is unchanged (see docs/stages.md)",
+            })
             .option("clean", {
               type: "boolean",
               default: false,
-              describe: "drop the kept work area (./work/IMAGE-ARCH/BACKEND) and start from scratch",
+              describe:
+                "drop the kept work area (./work/IMAGE-ARCH/BACKEND, or $VMLIVE_WORK_DIR) with its snapshots, " +
+                "and start from scratch: nothing of an earlier build is reused",
             })
             .option("out", {
               type: "string",
@@ -179,12 +193,28 @@ export function buildCommand(io: Io): CommandModule<object, Args> {
               describe:
                 "then boot the ISO in qemu the ways image.yaml's boot_test names (default: every way); " +
                 "results in report.json, serial logs and screenshots in boot/",
+            })
+            .option("check-reproducible", {
+              type: "boolean",
+              default: false,
+              describe:
+                "build each image twice from scratch (--clean, the second in its own work area) with the same " +
+                "SOURCE_DATE_EPOCH ($SOURCE_DATE_EPOCH, else the first build's start time) and compare squashfs " +
+                "and ISO byte for byte; a difference exits 1 naming the first differing path or byte and keeps " +
+                "the second build as NAME.repro (see docs/reproducible.md)",
             }),
         ),
       )
         .example("$0 build live-minimal", "build the default image in a builder VM")
         .example("$0 build live-minimal --backend host", "build on this machine (root)")
         .example("$0 build live-minimal --steps squash,iso", "redo squashfs and ISO from the kept work area")
+        .example(
+          "$0 build live-minimal --backend host",
+          "again after editing a hook: bootstrap and packages come from their snapshots, hooks rerun",
+        )
+        .example("$0 build live-minimal --from hooks", "rerun the hooks and all after them, whatever changed")
+        .example("$0 build live-minimal --from bootstrap", "rebuild every stage, whatever the keys say")
+        .example("$0 build live-minimal --clean", "drop the work area and its snapshots first")
         .example("$0 build live-minimal --backend host --boot-test", "build, then boot the ISO four ways")
         .example("$0 build trixie-arm64 --set iso.timeout=0 --out /srv/iso", "a variation, elsewhere")
         .example(
@@ -193,17 +223,26 @@ export function buildCommand(io: Io): CommandModule<object, Args> {
         )
         .example("$0 build live-minimal xfce-desktop --json > events.jsonl", "machine-readable progress")
         .example(
+          "SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) $0 build live-minimal --backend host --check-reproducible",
+          "build twice and prove both give the same squashfs and ISO",
+        )
+        .example(
           "$0 build --all --git https://example.org/images.git --ref v2 --keep 5 --sign 0xABCD1234",
           "build a tagged repository, keep five builds each, sign the checksums",
         )
         .epilogue(
           "With several builds the run ends with a table of them on stderr; exit code 0 when all " +
             "passed, 1 when any failed or did not start, 2 for a usage or config error (nothing is " +
-            "built: every image is checked first), 130 when interrupted (Ctrl-C stops all builds).",
+            "built: every image is checked first), 130 when interrupted (Ctrl-C stops all builds).\n\n" +
+            "A build reuses what the kept work area holds from the last one: it starts after the last " +
+            "stage (bootstrap, the package installation, the rest of customize, boot) whose key (a sha256 " +
+            "of everything that made it, the mirror's Release date included) is unchanged, and says why; " +
+            "squash, iso, verify and collect always run (docs/stages.md).",
         ) as never,
     handler: async (a) => {
       const jobs = count("jobs", a.jobs, 1, "how many builds run at once, e.g. --jobs 2")!;
       const keep = count("keep", a.keep, 0, "how many finished builds to keep, e.g. --keep 5; 0 keeps all");
+      checkFrom(a.from, a);
       if (a.ref !== undefined && a.git === undefined)
         throw new UsageError("--ref names a commit of the --git repository", "add --git URL, or drop --ref");
       // Only the real stderr can be a terminal; an Io of a test never is.
@@ -231,6 +270,7 @@ export function buildCommand(io: Io): CommandModule<object, Args> {
             backend: a.backend,
             accel: a.accel,
             steps: a.steps,
+            from: a.from,
             clean: a.clean,
             out: a.out,
             keep,
@@ -240,6 +280,7 @@ export function buildCommand(io: Io): CommandModule<object, Args> {
             cache: a.cache,
             quiet: a.quiet,
             bootTest: a["boot-test"],
+            checkReproducible: a["check-reproducible"],
           },
           signal: interrupted,
           events: (e) => progress.handle(e),

@@ -37,10 +37,18 @@ export function onMachine(ctx: BuildContext, argv: readonly string[], o: RunOpts
   });
 }
 
-/** Run argv inside the image's root filesystem. `env` is added to the clean chroot environment. */
+/**
+ * Run argv inside the image's root filesystem. `env` is added to the clean chroot environment,
+ * which always has SOURCE_DATE_EPOCH: shadow's tools take the last password change day from it
+ * (/etc/shadow), initramfs-tools its files' times, so two builds with one epoch agree.
+ */
 export function inChroot(ctx: BuildContext, argv: readonly string[], o: RunOpts = {}): Promise<ExecResult> {
   const { env, cwd: _cwd, ...rest } = o;
-  const all = { ...qemuUserEnv(ctx.image.config.arch), ...env };
+  const all = {
+    ...qemuUserEnv(ctx.image.config.arch),
+    SOURCE_DATE_EPOCH: String(ctx.sourceDateEpoch),
+    ...env,
+  };
   return onMachine(ctx, chrootArgv(ctx.work.rootfs, argv, all), rest);
 }
 

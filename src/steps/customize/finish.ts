@@ -118,6 +118,11 @@ export async function finish(ctx: BuildContext): Promise<void> {
     [
       'r="$1"',
       'rm -f "$r"/var/cache/apt/*.bin "$r"/var/cache/debconf/*-old "$r"/var/lib/dpkg/*-old',
+      // Caches that hold build times or hash-ordered data, so two builds differ: ldconfig's aux-cache
+      // (inode and ctime of each library), man-db's index, fontconfig's caches. All are remade when
+      // needed (ldconfig, mandb, fc-cache), so the live system loses nothing.
+      'rm -f "$r"/var/cache/ldconfig/aux-cache',
+      'find "$r/var/cache/man" "$r/var/cache/fontconfig" -xdev -mindepth 1 -delete 2>/dev/null || true',
       'rm -f "$r"/var/lib/dbus/machine-id "$r"/etc/ssh/ssh_host_* "$r"/root/.bash_history',
       'rm -rf --one-file-system "$r"' + CHROOT_HOOK_DIR,
       // Half-written files of an interrupted writeInRootfs (exec.ts), which writes only below these.

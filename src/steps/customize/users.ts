@@ -1,6 +1,7 @@
 // The live user and root. Passwords and hashes reach chpasswd on stdin only:
 // never in an argv, never in the log.
 import type { BuildContext } from "../../pipeline/context.js";
+import { saltFrom, sha512Crypt } from "../../util/sha512-crypt.js";
 import { inChroot, writeInRootfs } from "./exec.js";
 
 export const sudoersPath = (name: string) => `/etc/sudoers.d/90-vmlive-${name}`;
@@ -29,8 +30,12 @@ async function setPassword(
   name: string,
   p: { password: string | null; password_hash: string | null },
 ): Promise<void> {
-  if (p.password !== null) await inChroot(ctx, ["chpasswd"], { stdin: `${name}:${p.password}\n` });
-  else if (p.password_hash !== null)
+  // Hashed here, not by chpasswd: its random salt would make /etc/shadow differ between two builds
+  // of the same image. The salt is unique per image, user and SOURCE_DATE_EPOCH instead.
+  if (p.password !== null) {
+    const salt = saltFrom(`vmlive\0${ctx.image.name}\0${name}\0${ctx.sourceDateEpoch}`);
+    await inChroot(ctx, ["chpasswd", "--encrypted"], { stdin: `${name}:${sha512Crypt(p.password, salt)}\n` });
+  } else if (p.password_hash !== null)
     await inChroot(ctx, ["chpasswd", "--encrypted"], { stdin: `${name}:${p.password_hash}\n` });
   else await inChroot(ctx, ["usermod", "--lock", name]);
 }

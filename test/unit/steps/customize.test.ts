@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { CommandError, VerificationError } from "../../../src/errors.js";
 import type { ExecOptions } from "../../../src/machine/machine.js";
 import { customizeStep } from "../../../src/steps/customize.js";
+import { sha512Crypt } from "../../../src/util/sha512-crypt.js";
 import { FakeMachine, type Call } from "../../support/fake-machine.js";
 import { stepContext } from "../../support/step-context.js";
 
@@ -289,7 +290,11 @@ describe("users", () => {
     const calls = chrootCalls(fake);
     const cmds = calls.map((c) => c.cmd.join(" "));
     expect(cmds).toContain("useradd --create-home --shell /bin/sh --user-group anna");
-    expect(calls.find((c) => c.cmd[0] === "chpasswd")?.opts?.stdin).toBe("anna:pw-Sekrit!\n");
+    // Hashed by vmlive with a salt of its own (the same in every build of the image with one epoch).
+    const pw = calls.find((c) => c.cmd[0] === "chpasswd");
+    expect(pw?.cmd).toEqual(["chpasswd", "--encrypted"]);
+    const m = /^anna:(\$6\$([./0-9A-Za-z]{16})\$[./0-9A-Za-z]{86})\n$/.exec(String(pw?.opts?.stdin));
+    expect(m?.[1]).toBe(sha512Crypt("pw-Sekrit!", m![2]!));
     expect(cmds).toContain("usermod --append --groups sudo anna");
     expect(written(fake).get("/etc/sudoers.d/90-vmlive-anna")).toEqual({
       text: "# vmlive: user.sudo\nanna ALL=(ALL:ALL) NOPASSWD: ALL\n",
@@ -316,7 +321,7 @@ describe("users", () => {
     const pw = chrootCalls(fake).filter((c) => c.cmd[0] === "chpasswd");
     expect(pw.map((c) => [c.cmd.join(" "), c.opts?.stdin])).toEqual([
       ["chpasswd --encrypted", `bob:${hash}\n`],
-      ["chpasswd", "root:root-Sekrit\n"],
+      ["chpasswd --encrypted", expect.stringMatching(/^root:\$6\$[./0-9A-Za-z]{16}\$[./0-9A-Za-z]{86}\n$/)],
     ]);
     for (const w of argvWords(fake)) {
       expect(w).not.toContain("root-Sekrit");
@@ -482,7 +487,10 @@ describe("hostile config strings", () => {
     }
     // The password is not in any argv at all.
     for (const c of fake.calls) expect(c.argv.join(" ")).not.toContain(PASSWORD);
-    expect(chrootCalls(fake).find((c) => c.cmd[0] === "chpasswd")?.opts?.stdin).toBe(`live:${PASSWORD}\n`);
+    // The password reaches chpasswd only as its hash, on stdin.
+    const pw = String(chrootCalls(fake).find((c) => c.cmd[0] === "chpasswd")?.opts?.stdin);
+    const salt = /^live:\$6\$([^$]+)\$/.exec(pw)?.[1] ?? "";
+    expect(pw).toBe(`live:${sha512Crypt(PASSWORD, salt)}\n`);
     const env = hookRuns(fake)[0]!;
     expect(chrootEnv(env.argv).EVIL).toBe(HOSTILE);
   });

@@ -26,6 +26,7 @@ import { bootstrapStep } from "../../../src/steps/bootstrap.js";
 import { customizeStep } from "../../../src/steps/customize.js";
 import { isoStep } from "../../../src/steps/iso.js";
 import { squashStep } from "../../../src/steps/squash.js";
+import { sha512Crypt } from "../../../src/util/sha512-crypt.js";
 import { hostileString, hostileWord, optionLike, SHELL_SPECIAL } from "../../fixtures/hostile/strings.js";
 import { FakeMachine, type Call } from "../../support/fake-machine.js";
 import { stepContext } from "../../support/step-context.js";
@@ -306,8 +307,15 @@ describe("no config string reaches a shell unquoted", () => {
     );
     expect(builderHook?.opts?.env?.HOSTILE_B).toBe(p["env.HOSTILE_B"]);
     const stdins = calls.map((c) => String(c.opts?.stdin ?? ""));
-    expect(stdins).toContain(`live:${p["user.password"]}\n`);
-    expect(stdins).toContain(`root:${p["root.password"]}\n`);
+    // Passwords reach chpasswd --encrypted on stdin as vmlive's SHA-512 crypt hash of them.
+    for (const [user, pw] of [
+      ["live", p["user.password"]!],
+      ["root", p["root.password"]!],
+    ] as const) {
+      const line = stdins.find((s) => s.startsWith(`${user}:$6$`)) ?? "";
+      const salt = line.split("$")[2] ?? "";
+      expect(line).toBe(`${user}:${sha512Crypt(pw, salt)}\n`);
+    }
     expect(stdins.some((s) => s.includes(`"${p["iso.menu_title"]}`))).toBe(true); // grub.cfg
   });
 });
