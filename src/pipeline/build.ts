@@ -209,7 +209,8 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     machine: machineDescription,
     builderImage,
     sourceDateEpoch,
-    steps: timings,
+    // Reused steps are listed first as they are planned; the report gives them in pipeline order.
+    steps: inPipelineOrder(timings),
     commands: commands.totals(),
     tools,
     config: c,
@@ -335,6 +336,12 @@ function isoIn(dir: string, report: BuildReport): string {
   if (!iso || !existsSync(path.join(dir, iso.name)))
     throw new VerificationError(`there is no ISO in ${dir} to boot`);
   return path.join(dir, iso.name);
+}
+
+/** Step timings in pipeline order, whatever order they were added in (reused steps come first). */
+export function inPipelineOrder(timings: readonly StepTiming[]): StepTiming[] {
+  const at = (t: StepTiming) => STEPS.findIndex((s) => s.name === t.step);
+  return [...timings].sort((a, b) => at(a) - at(b));
 }
 
 function stamp(d: Date): string {

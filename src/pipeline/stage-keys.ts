@@ -13,8 +13,26 @@ import { installRuns } from "../steps/customize/apt.js";
 import { VERSION } from "../version.js";
 
 /** The reusable stages, in build order. "packages" and "hooks" are the two halves of customize. */
-export const STAGES = ["bootstrap", "packages", "hooks", "boot"] as const;
+export const STAGES = ["bootstrap", "packages", "hooks", "boot", "squash"] as const;
 export type StageName = (typeof STAGES)[number];
+
+/**
+ * The stage whose key each key is made after. squash follows hooks, not boot:
+ * it packs the root filesystem, which boot only reads (stages.ts handles the
+ * machines where boot writes the initrd into it), so a new GRUB menu does not
+ * make a new squashfs.
+ */
+export const PREVIOUS_STAGE: Readonly<Record<StageName, StageName | undefined>> = {
+  bootstrap: undefined,
+  packages: "bootstrap",
+  hooks: "packages",
+  boot: "hooks",
+  squash: "hooks",
+};
+
+/** The machine's packages whose version goes into a stage's key. */
+export const BOOT_TOOLS = ["grub-common", "shim-signed"] as const;
+export const SQUASH_TOOLS = ["squashfs-tools"] as const;
 
 /** One stage's key and the named inputs it was made of. */
 export interface StageKey {
@@ -30,7 +48,7 @@ export interface KeySources {
   releaseDate: string | undefined;
   /** SOURCE_DATE_EPOCH when the user set it (it is then in the image's timestamps); unset otherwise. */
   pinnedEpoch?: string;
-  /** Versions of the machine's tools (grub-common, shim-signed ...) that the boot step uses. */
+  /** Versions of the machine's tools (BOOT_TOOLS, SQUASH_TOOLS) that the boot and squash steps use. */
   tools?: Readonly<Record<string, string>>;
 }
 
@@ -133,14 +151,32 @@ export function hooksKey(packages: string, img: LoadedImage): StageKey {
   return keyOf(packages, inputs);
 }
 
+/** The versions of `names` among the machine's tools, as inputs named `tool NAME`. */
+function toolInputs(src: KeySources, names: readonly string[]): Record<string, string> {
+  return Object.fromEntries(
+    names.filter((t) => src.tools?.[t] !== undefined).map((t) => [`tool ${t}`, valueDigest(src.tools![t])]),
+  );
+}
+
 /** boot (kernel, initrd, GRUB, the ISO tree): the iso and kernel sections and the machine's GRUB and shim. */
 export function bootKey(hooks: string, img: LoadedImage, src: KeySources): StageKey {
   const c = img.config as unknown as Record<string, unknown>;
   return keyOf(hooks, {
     ...configInputs(c, "iso"),
     ...configInputs(c, "kernel"),
-    ...Object.fromEntries(Object.entries(src.tools ?? {}).map(([t, v]) => [`tool ${t}`, valueDigest(v)])),
+    ...toolInputs(src, BOOT_TOOLS),
   });
+}
+
+/**
+ * squash (live/filesystem.squashfs): made after the hooks key, as it packs
+ * the root filesystem customize left; the squashfs section and the machine's
+ * squashfs-tools. That check passed is not a key input: squash only ever runs
+ * after it, and stages.ts reuses squash only when check is done.
+ */
+export function squashKey(hooks: string, img: LoadedImage, src: KeySources): StageKey {
+  const c = img.config as unknown as Record<string, unknown>;
+  return keyOf(hooks, { ...configInputs(c, "squashfs"), ...toolInputs(src, SQUASH_TOOLS) });
 }
 
 /** One stage's key after `previous` (the key of the stage before it, as the work area holds it). */
@@ -155,17 +191,17 @@ export function stageKey(
   if (previous === undefined) return undefined;
   if (stage === "packages") return packagesKey(previous, img);
   if (stage === "hooks") return hooksKey(previous, img);
+  if (stage === "squash") return squashKey(previous, img, src);
   return bootKey(previous, img, src);
 }
 
-/** The keys a build of `img` wants now, each after the one before. */
+/** The keys a build of `img` wants now, each after the one of its PREVIOUS_STAGE. */
 export function wantedKeys(img: LoadedImage, src: KeySources): StageKeys {
   const keys: StageKeys = {};
-  let previous: string | undefined;
   for (const stage of STAGES) {
-    const k = stageKey(stage, previous, img, src);
+    const before = PREVIOUS_STAGE[stage];
+    const k = stageKey(stage, before ? keys[before]?.key : undefined, img, src);
     if (k) keys[stage] = k;
-    previous = k?.key;
   }
   return keys;
 }

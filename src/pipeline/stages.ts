@@ -1,15 +1,20 @@
 // Stage reuse: which steps a build runs, given the stage keys it wants now
 // (stage-keys.ts), the keys state.json recorded for what the work area holds,
 // and the snapshots kept there (snapshots.ts). A full build starts from the
-// first stage whose key changed; `--from STEP` forces the start; `--steps`
+// first stage whose key changed, and skips squash as well when the squashfs
+// it made is still there and packs the same root filesystem (boot, which may
+// rerun before it, leaves both alone); `--from STEP` forces the start; `--steps`
 // runs what it names, as before. Either way the keys are recorded and the
 // snapshots taken as the steps finish, so the next build can reuse them.
 import { UsageError } from "../errors.js";
 import type { LoadedImage } from "../config/load.js";
 import type { BuildContext, BuildState } from "./context.js";
 import {
+  BOOT_TOOLS,
   changedInputs,
   mirrorReleaseDate,
+  PREVIOUS_STAGE,
+  SQUASH_TOOLS,
   STAGES,
   stageKey,
   wantedKeys,
@@ -28,6 +33,9 @@ import {
 } from "./snapshots.js";
 import { checkPrerequisites, type StepHooks } from "./runner.js";
 import type { Step } from "./steps.js";
+import { humanBytes, parseCount } from "../steps/boot/machine-files.js";
+import { initrdNeedsTmpfsModules, machineProcessArch } from "../steps/boot/initrd.js";
+import { squashfsPath } from "../steps/squash.js";
 
 /** A stage's key as state.json records it, with when it was made. */
 export interface StageRecord extends StageKey {
@@ -53,7 +61,7 @@ export interface StagePlan {
   start: string;
   /** The steps run, in pipeline order. */
   run: Step[];
-  /** The steps not run because their results in the work area were reused. */
+  /** The steps not run because their results in the work area were reused, in pipeline order. */
   reused: string[];
   /** The snapshot put back as the rootfs before the first step. */
   restore?: SnapshotName;
@@ -74,6 +82,18 @@ export interface PlanInput {
   from?: string;
   /** Why the bootstrap key could not be made (the mirror's Release date could not be read). */
   keyProblem?: string;
+  /** The squashfs state.json records, as it is in the work area now (squashfsOnDisk). */
+  squashfs?: SquashfsOnDisk;
+  /** The boot step writes into the root filesystem on this machine (bootChangesRootfs). */
+  bootChangesRootfs?: boolean;
+}
+
+/** The squashfs of the last build: where state.json says it is, its recorded size, and its size now. */
+export interface SquashfsOnDisk {
+  path: string;
+  recorded: number;
+  /** Its size in bytes now; undefined when it is not there. */
+  bytes: number | undefined;
 }
 
 const short = (key: string | undefined) => (key ? `${key.slice(0, 8)}...` : "none");
@@ -96,8 +116,44 @@ function why(stage: StageName, recorded: StageKey | undefined, wanted: StageKey 
   return `${list(changed.slice(0, 4))}${changed.length > 4 ? ` and ${changed.length - 4} more` : ""} changed`;
 }
 
+/** Where a build starts, what it says about it, and a later step it reuses all the same (squash, when boot reruns). */
+interface Start {
+  start: string;
+  lines: string[];
+  skip?: string;
+}
+
+/**
+ * Whether the squashfs in the work area is what squash would make now: its
+ * key unchanged, squash finished after check passed, the file where and as
+ * big as state.json recorded it, and (when boot reruns) a boot that leaves the
+ * root filesystem alone. boot empties only boot/, EFI/ and .disk/ of the ISO
+ * tree, so live/filesystem.squashfs survives it. `why` says why not.
+ */
+function squashReuse(
+  p: PlanInput,
+  bootRuns: boolean,
+): { reused: true; line: string } | { reused: false; why: string } {
+  const rec = p.state.stages?.squash;
+  const sq = p.squashfs;
+  const no = (why: string) => ({ reused: false as const, why });
+  if (bootRuns && p.bootChangesRootfs)
+    return no("boot makes the initrd in the root filesystem again on this machine");
+  if (!rec || !p.state.done.some((d) => d.step === "squash") || !p.state.done.some((d) => d.step === "check"))
+    return no("the last run left no finished squash stage");
+  if (rec.key !== p.wanted.squash?.key) return no(why("squash", rec, p.wanted.squash));
+  if (!sq) return no("state.json records no squashfs");
+  if (sq.bytes === undefined) return no(`${sq.path} is missing`);
+  if (sq.bytes !== sq.recorded)
+    return no(`${sq.path} is ${sq.bytes} bytes, not the ${sq.recorded} state.json records`);
+  return {
+    reused: true,
+    line: `reuse: squashfs unchanged (key ${short(rec.key)}, ${humanBytes(sq.bytes)} in ${sq.path})`,
+  };
+}
+
 /** The start point of a full build: after the last stage whose result the work area holds with the wanted key. */
-function autoStart(p: PlanInput): { start: string; lines: string[] } {
+function autoStart(p: PlanInput): Start {
   const w = p.wanted;
   const rec = p.state.stages ?? {};
   const done = new Set(p.state.done.map((d) => d.step));
@@ -111,18 +167,24 @@ function autoStart(p: PlanInput): { start: string; lines: string[] } {
   const rootfsDone = same("hooks") && done.has("bootstrap") && done.has("customize");
   const reusedText = (what: string, key: string | undefined, at?: string) =>
     `reuse: ${what} unchanged (key ${short(key)}${at ? `, snapshot of ${clock(at)}` : ""})`;
-  if (rootfsDone && done.has("check") && same("boot") && done.has("boot"))
-    return {
-      start: "squash",
-      lines: [`${reusedText("bootstrap, customize, check and boot", w.boot?.key)}; rerunning from squash`],
-    };
-  if (rootfsDone && done.has("check"))
+  if (rootfsDone && done.has("check") && same("boot") && done.has("boot")) {
+    const before = reusedText("bootstrap, customize, check and boot", w.boot?.key);
+    const sq = squashReuse(p, false);
+    return sq.reused
+      ? { start: "iso", lines: [before, `${sq.line}; rerunning from iso`] }
+      : { start: "squash", lines: [`${before}; rerunning from squash because ${sq.why}`] };
+  }
+  if (rootfsDone && done.has("check")) {
+    const sq = squashReuse(p, true);
     return {
       start: "boot",
       lines: [
         `${reusedText("bootstrap, customize and check", w.hooks?.key)}; rerunning from boot because ${why("boot", rec.boot, w.boot)}`,
+        sq.reused ? `${sq.line}; boot leaves it alone` : `reuse: squash reruns too because ${sq.why}`,
       ],
+      skip: sq.reused ? "squash" : undefined,
     };
+  }
   if (rootfsDone)
     return {
       start: "check",
@@ -169,7 +231,7 @@ function checkStartName(from: string): void {
 }
 
 /** `--from`: the start point asked for, if the work area has what it needs. */
-function forcedStart(p: PlanInput, from: string): { start: string; lines: string[] } {
+function forcedStart(p: PlanInput, from: string): Start {
   checkStartName(from);
   const rec = p.state.stages ?? {};
   const done = p.state.done.map((d) => d.step);
@@ -211,8 +273,8 @@ function forcedStart(p: PlanInput, from: string): { start: string; lines: string
 
 /** Plan a full build (or one with --from): where it starts, what it restores and reuses, what it drops. */
 export function planStages(p: PlanInput): StagePlan {
-  const { start, lines } = p.from !== undefined ? forcedStart(p, p.from) : autoStart(p);
-  const run = stepsFrom(p.steps, start);
+  const { start, lines, skip } = p.from !== undefined ? forcedStart(p, p.from) : autoStart(p);
+  const run = stepsFrom(p.steps, start).filter((s) => s.name !== skip);
   const reused = p.steps.filter((s) => !run.includes(s)).map((s) => s.name);
   // Stale snapshots go first, to free their space; not when the keys could not be made (that may pass).
   const drop =
@@ -230,11 +292,28 @@ export function planStages(p: PlanInput): StagePlan {
   };
 }
 
-/** The stages a step makes: their recorded keys go when it starts, as it changes what they made. */
-function stagesOf(step: string, packagesReused: boolean): StageName[] {
+/** How a step that starts changes the work area, beyond itself and the steps after it. */
+export interface InvalidateOptions {
+  /** customize starts after the package installation: the packages stage stays. */
+  packagesReused?: boolean;
+  /** boot writes into the root filesystem on this machine: the squashfs no longer matches it. */
+  bootChangesRootfs?: boolean;
+  /** Later steps whose results this build reuses although an earlier step reruns (squash after boot). */
+  keep?: readonly string[];
+}
+
+/**
+ * The stages whose recorded keys go when a step starts: the ones it makes, and
+ * squash whenever the root filesystem squash packed may change (customize, a
+ * boot that writes the initrd into it) or was not checked (check reruns).
+ */
+function stagesOf(step: string, o: InvalidateOptions): StageName[] {
   if (step === "bootstrap") return [...STAGES];
-  if (step === "customize") return packagesReused ? ["hooks", "boot"] : ["packages", "hooks", "boot"];
-  if (step === "boot") return ["boot"];
+  if (step === "customize")
+    return o.packagesReused ? ["hooks", "boot", "squash"] : ["packages", "hooks", "boot", "squash"];
+  if (step === "check") return ["squash"];
+  if (step === "boot") return o.bootChangesRootfs ? ["boot", "squash"] : ["boot"];
+  if (step === "squash") return ["squash"];
   return [];
 }
 
@@ -242,16 +321,23 @@ function stagesOf(step: string, packagesReused: boolean): StageName[] {
  * Before a step runs, the work area no longer holds what it and later steps
  * made: they leave `done`, their stages' keys go, and it is saved before the
  * step changes anything, so an interrupted step is never taken for a finished one.
+ * Only what `keep` names stays, as the plan found that this step does not change it.
  */
 export function invalidateFrom(
   state: BuildState,
   steps: readonly Step[],
   step: string,
-  packagesReused = false,
+  o: InvalidateOptions = {},
 ): void {
-  const later = new Set(steps.slice(steps.findIndex((s) => s.name === step)).map((s) => s.name));
+  const keep = o.keep ?? [];
+  const later = new Set(
+    steps
+      .slice(steps.findIndex((s) => s.name === step))
+      .map((s) => s.name)
+      .filter((n) => n === step || !keep.includes(n)),
+  );
   state.done = state.done.filter((d) => !later.has(d.step));
-  const gone = stagesOf(step, packagesReused);
+  const gone = stagesOf(step, o).filter((s) => s === step || !keep.includes(s));
   if (state.stages)
     state.stages = Object.fromEntries(
       Object.entries(state.stages).filter(([s]) => !gone.includes(s as StageName)),
@@ -269,7 +355,9 @@ export interface StageRun {
 export interface StageRunOptions {
   image: LoadedImage;
   sources: KeySources;
-  plan: Pick<StagePlan, "restore" | "packagesReused">;
+  plan: Pick<StagePlan, "restore" | "packagesReused" | "reused">;
+  /** The boot step writes into the root filesystem on this machine (bootChangesRootfs). */
+  bootChangesRootfs: boolean;
   steps: readonly Step[];
   save(ctx: BuildContext): Promise<void>;
 }
@@ -281,14 +369,10 @@ const envOf = (ctx: BuildContext): SnapshotEnv => ({
   say: (m) => ctx.log.say(m),
 });
 
-/** Record a stage's key (after the recorded key of `previous`) as what the work area now holds; undefined when it has none. */
-function record(
-  ctx: BuildContext,
-  o: StageRunOptions,
-  stage: StageName,
-  previous?: StageName,
-): StageRecord | undefined {
+/** Record a stage's key (after the recorded key of its PREVIOUS_STAGE) as what the work area now holds; undefined when it has none. */
+function record(ctx: BuildContext, o: StageRunOptions, stage: StageName): StageRecord | undefined {
   const rec = ctx.state.stages ?? {};
+  const previous = PREVIOUS_STAGE[stage];
   const k = stageKey(stage, previous ? rec[previous]?.key : undefined, o.image, o.sources);
   if (!k) return undefined;
   const r = { ...k, at: new Date().toISOString() };
@@ -317,7 +401,12 @@ export function stageRun(o: StageRunOptions): { hooks: StepHooks; run: StageRun 
       const restore = first ? o.plan.restore : undefined;
       const packagesReused = first && o.plan.packagesReused;
       first = false;
-      invalidateFrom(ctx.state, o.steps, step.name, packagesReused && step.name === "customize");
+      invalidateFrom(ctx.state, o.steps, step.name, {
+        packagesReused: packagesReused && step.name === "customize",
+        bootChangesRootfs: o.bootChangesRootfs,
+        // The steps the plan reuses after this one (squash when boot reruns) keep their records.
+        keep: o.plan.reused,
+      });
       await o.save(ctx);
       if (restore) await restoreSnapshot(envOf(ctx), restore);
     },
@@ -327,14 +416,15 @@ export function stageRun(o: StageRunOptions): { hooks: StepHooks; run: StageRun 
         if (r) await snapshot(ctx, "bootstrap", r.key);
         else ctx.log.say("no snapshot of bootstrap kept: its key is unknown");
       }
-      if (step.name === "customize") record(ctx, o, "hooks", "packages");
-      if (step.name === "boot") record(ctx, o, "boot", "hooks");
+      if (step.name === "customize") record(ctx, o, "hooks");
+      if (step.name === "boot") record(ctx, o, "boot");
+      if (step.name === "squash") record(ctx, o, "squash");
     },
   };
   const run: StageRun = {
     packagesReused: o.plan.packagesReused,
     packagesInstalled: async (ctx) => {
-      const r = record(ctx, o, "packages", "bootstrap");
+      const r = record(ctx, o, "packages");
       if (!r) return ctx.log.say("no snapshot of packages kept: the bootstrap key is unknown");
       await snapshot(ctx, "packages", r.key);
       await o.save(ctx);
@@ -377,7 +467,7 @@ export interface StartStagesOptions {
   /** state.json as loaded; changed in place (a build from bootstrap starts with an empty one). */
   state: BuildState;
   env: SnapshotEnv;
-  /** The machine's tool versions (the boot key has GRUB's and shim's). */
+  /** The machine's tool versions (the boot key has GRUB's and shim's, the squash key squashfs-tools'). */
   tools: Readonly<Record<string, string>>;
   /** SOURCE_DATE_EPOCH when the user set it. */
   pinnedEpoch?: number;
@@ -408,8 +498,9 @@ export async function startStages(o: StartStagesOptions): Promise<StartedStages>
   const sources: KeySources = {
     releaseDate: date && "date" in date ? date.date : undefined,
     pinnedEpoch: o.pinnedEpoch === undefined ? undefined : String(o.pinnedEpoch),
-    tools: pick(o.tools, BOOT_TOOLS),
+    tools: pick(o.tools, [...BOOT_TOOLS, ...SQUASH_TOOLS]),
   };
+  const bootRootfs = bootChangesRootfs(o.image, o.env.machine);
   const keyProblem =
     date && "problem" in date ? `the mirror's Release date could not be read (${date.problem})` : undefined;
   if (!planning) {
@@ -422,7 +513,8 @@ export async function startStages(o: StartStagesOptions): Promise<StartedStages>
     const { hooks, run } = stageRun({
       image: o.image,
       sources,
-      plan: { packagesReused: false },
+      plan: { packagesReused: false, reused: [] },
+      bootChangesRootfs: bootRootfs,
       steps: o.all,
       save: o.save,
     });
@@ -435,6 +527,8 @@ export async function startStages(o: StartStagesOptions): Promise<StartedStages>
     snapshots: await listSnapshots(o.env),
     from: o.from,
     keyProblem,
+    squashfs: await squashfsOnDisk(o.env, o.state),
+    bootChangesRootfs: bootRootfs,
   });
   for (const l of plan.lines) o.env.say(l);
   await dropStale(o.env, plan.drop);
@@ -443,12 +537,41 @@ export async function startStages(o: StartStagesOptions): Promise<StartedStages>
     for (const k of Object.keys(o.state)) delete (o.state as unknown as Record<string, unknown>)[k];
     o.state.done = [];
   }
-  const { hooks, run } = stageRun({ image: o.image, sources, plan, steps: o.all, save: o.save });
+  const { hooks, run } = stageRun({
+    image: o.image,
+    sources,
+    plan,
+    bootChangesRootfs: bootRootfs,
+    steps: o.all,
+    save: o.save,
+  });
   return { steps: plan.run, reused: plan.reused, hooks, run };
 }
 
-/** The machine's packages whose version goes into the boot key. */
-const BOOT_TOOLS = ["grub-common", "shim-signed"];
+/**
+ * Whether the boot step writes into the root filesystem on this machine: it
+ * makes a 32-bit image's initrd again there when qemu-user runs its programs
+ * (steps/boot/initrd.ts), so the squashfs must be made after it again.
+ */
+export function bootChangesRootfs(image: LoadedImage, machine: SnapshotEnv["machine"]): boolean {
+  // machineProcessArch reads only the machine's site and the image's config.
+  return initrdNeedsTmpfsModules(image.config.arch, machineProcessArch({ image, machine } as BuildContext));
+}
+
+/** The squashfs state.json records, with its size now; undefined when none is recorded where squash writes it. */
+export async function squashfsOnDisk(
+  env: SnapshotEnv,
+  state: BuildState,
+): Promise<SquashfsOnDisk | undefined> {
+  const rec = state.squashfs;
+  if (!rec || rec.path !== squashfsPath(env.work.isoTree)) return undefined;
+  const r = await env.machine.exec(["stat", "-c", "%s", rec.path], { check: false, signal: env.signal });
+  return {
+    path: rec.path,
+    recorded: rec.bytes,
+    bytes: r.exitCode === 0 ? parseCount(r.stdout, `stat -c %s ${rec.path}`) : undefined,
+  };
+}
 
 function pick(r: Readonly<Record<string, string>>, keys: readonly string[]): Record<string, string> {
   return Object.fromEntries(keys.filter((k) => r[k] !== undefined).map((k) => [k, r[k]!]));

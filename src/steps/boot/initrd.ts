@@ -58,13 +58,18 @@ export function withModulesOnTmpfs(rootfs: string, kver: string, argv: readonly 
   return inPrivateMounts(MODULES_ON_TMPFS, "vmlive-modules-tmpfs", [rootfs, kver, ...argv]);
 }
 
-/** argv that runs `update-initramfs -u` in the image for kernel `kver`, its modules on a tmpfs. */
-export function remakeInitrdArgv(rootfs: string, arch: Arch, kver: string): string[] {
-  return withModulesOnTmpfs(
-    rootfs,
-    kver,
-    chrootArgv(rootfs, ["update-initramfs", "-u", "-k", kver], qemuUserEnv(arch)),
-  );
+/**
+ * argv that runs `update-initramfs -u` in the image for kernel `kver`, its modules on a tmpfs;
+ * with SOURCE_DATE_EPOCH, as every chroot command of customize, so the initrd is reproducible.
+ */
+export function remakeInitrdArgv(
+  rootfs: string,
+  arch: Arch,
+  kver: string,
+  sourceDateEpoch: number,
+): string[] {
+  const env = { ...qemuUserEnv(arch), SOURCE_DATE_EPOCH: String(sourceDateEpoch) };
+  return withModulesOnTmpfs(rootfs, kver, chrootArgv(rootfs, ["update-initramfs", "-u", "-k", kver], env));
 }
 
 /**
@@ -78,6 +83,6 @@ export async function remakeInitrdIfNeeded(ctx: BuildContext, kver: string): Pro
     `making the initrd again with the kernel modules on a tmpfs: ${arch}'s dracut-install, run by ` +
       "qemu-user here, finds no modules in folders on ext4, so the first initrd lacks the storage drivers",
   );
-  await run(ctx, remakeInitrdArgv(ctx.work.rootfs, arch, kver), LONG);
+  await run(ctx, remakeInitrdArgv(ctx.work.rootfs, arch, kver, ctx.sourceDateEpoch), LONG);
   return true;
 }

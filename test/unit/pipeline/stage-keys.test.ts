@@ -5,6 +5,7 @@ import type { LoadedImage } from "../../../src/config/load.js";
 import {
   changedInputs,
   mirrorReleaseDate,
+  PREVIOUS_STAGE,
   STAGES,
   wantedKeys,
   type KeySources,
@@ -57,12 +58,21 @@ function image(
 }
 
 /** The first stage whose key differs between two key sets (each later one must differ too). */
+/** Whether `stage` is `from` or its key is made after `from`'s, through PREVIOUS_STAGE. */
+function madeAfter(stage: StageName, from: StageName): boolean {
+  for (let s: StageName | undefined = stage; s; s = PREVIOUS_STAGE[s]) if (s === from) return true;
+  return false;
+}
+
 function firstChanged(a: LoadedImage, b: LoadedImage, sa = SOURCES, sb = SOURCES): StageName | "none" {
   const ka = wantedKeys(a, sa);
   const kb = wantedKeys(b, sb);
   const i = STAGES.findIndex((s) => ka[s]?.key !== kb[s]?.key);
   if (i < 0) return "none";
-  for (const later of STAGES.slice(i)) expect(ka[later]?.key, later).not.toBe(kb[later]?.key);
+  // Every stage made after the first changed one changes too; the others (squash beside boot) do not.
+  for (const s of STAGES)
+    if (madeAfter(s, STAGES[i]!)) expect(ka[s]?.key, s).not.toBe(kb[s]?.key);
+    else expect(ka[s]?.key, s).toBe(kb[s]?.key);
   return STAGES[i]!;
 }
 
@@ -119,7 +129,8 @@ describe("stage keys", () => {
     ["iso.menu_title", BASE.replace("menu_title: vmlive test", "menu_title: other"), FILES, "boot"],
     ["iso.timeout", BASE.replace("iso:\n", "iso:\n  timeout: 9\n"), FILES, "boot"],
     ["kernel.append", `${BASE}kernel:\n  append: [quiet]\n`, FILES, "boot"],
-    ["squashfs.compression (squash always runs)", `${BASE}squashfs:\n  compression: xz\n`, FILES, "none"],
+    ["squashfs.compression", `${BASE}squashfs:\n  compression: xz\n`, FILES, "squash"],
+    ["squashfs.level", `${BASE}squashfs:\n  level: 19\n`, FILES, "squash"],
     ["boot_test (not in the ISO)", `${BASE}boot_test:\n  timeout: 99\n`, FILES, "none"],
   ];
   it.each(cases)(
@@ -134,13 +145,19 @@ describe("stage keys", () => {
     expect(firstChanged(image(), b)).toBe("hooks");
   });
 
-  it("the mirror's Release date, vmlive's pinned epoch change everything; GRUB's version only boot", () => {
+  it("the mirror's Release date, vmlive's pinned epoch change everything; GRUB's version only boot, squashfs-tools' only squash", () => {
     const img = image();
     expect(
       firstChanged(img, img, SOURCES, { ...SOURCES, releaseDate: "Sun, 12 Jul 2026 10:00:00 UTC" }),
     ).toBe("bootstrap");
     expect(firstChanged(img, img, SOURCES, { ...SOURCES, pinnedEpoch: "1700000000" })).toBe("bootstrap");
     expect(firstChanged(img, img, SOURCES, { ...SOURCES, tools: { "grub-common": "2.12-1" } })).toBe("boot");
+    expect(
+      firstChanged(img, img, SOURCES, {
+        ...SOURCES,
+        tools: { ...SOURCES.tools, "squashfs-tools": "1:4.6.1-1" },
+      }),
+    ).toBe("squash");
   });
 
   it("without the mirror's Release date there is no bootstrap key, and so no later one", () => {

@@ -4,6 +4,7 @@ import type { BuildContext, BuildState } from "../../../src/pipeline/context.js"
 import { runSteps, type StepTiming } from "../../../src/pipeline/runner.js";
 import { keyOf, type StageKey, type StageName } from "../../../src/pipeline/stage-keys.js";
 import {
+  bootChangesRootfs,
   checkFrom,
   invalidateFrom,
   planStages,
@@ -25,11 +26,18 @@ function keys(edit: Partial<Record<StageName, Record<string, string>>> = {}): Re
   const packages = keyOf(bootstrap.key, { "the package list": "a", ...edit.packages });
   const hooks = keyOf(packages.key, { "hook 1 show-env.sh": "h1", "user.name": "live", ...edit.hooks });
   const boot = keyOf(hooks.key, { "iso.menu_title": "m", ...edit.boot });
-  return { bootstrap, packages, hooks, boot };
+  const squash = keyOf(hooks.key, { "squashfs.level": "l", ...edit.squash });
+  return { bootstrap, packages, hooks, boot, squash };
 }
 
-/** The state.json of a finished build with these keys, and its two snapshots. */
-function finished(k = keys()): { state: BuildState; snapshots: SnapshotInfo[] } {
+const SQUASHFS = "/w/iso/live/filesystem.squashfs";
+
+/** The state.json of a finished build with these keys, its two snapshots, and its squashfs as it is now. */
+function finished(
+  k = keys(),
+  /** Its size now; null: not there. */
+  bytesNow: number | null = 5000,
+): Pick<PlanInput, "state" | "snapshots" | "squashfs"> {
   const at = TAKEN;
   return {
     state: {
@@ -39,12 +47,15 @@ function finished(k = keys()): { state: BuildState; snapshots: SnapshotInfo[] } 
         packages: { ...k.packages, at },
         hooks: { ...k.hooks, at },
         boot: { ...k.boot, at },
+        squash: { ...k.squash, at },
       },
+      squashfs: { path: SQUASHFS, bytes: 5000, files: 3 },
     },
     snapshots: [
       { name: "bootstrap", key: k.bootstrap.key, taken: at },
       { name: "packages", key: k.packages.key, taken: at },
     ],
+    squashfs: { path: SQUASHFS, recorded: 5000, bytes: bytesNow ?? undefined },
   };
 }
 
@@ -61,19 +72,68 @@ describe("planStages: a full build starts after the last stage whose key is unch
     expect(p.restore).toBeUndefined();
   });
 
-  it("nothing changed: squash onward", () => {
+  it("nothing changed: iso onward, the squashfs reused, saying so with its key", () => {
     const p = plan({ wanted: keys(), ...finished() });
+    expect(p.start).toBe("iso");
+    expect(p.reused).toEqual(["bootstrap", "customize", "check", "boot", "squash"]);
+    expect(names(p.run)).toEqual(["iso", "verify", "collect"]);
+    expect(p.drop).toEqual([]);
+    expect(p.lines).toContain(
+      `reuse: squashfs unchanged (key ${keys().squash.key.slice(0, 8)}..., 4.9 KiB in ${SQUASHFS}); rerunning from iso`,
+    );
+  });
+
+  it("only the boot menu changed: boot onward, naming the field; boot leaves the squashfs, so it is reused", () => {
+    const p = plan({ wanted: keys({ boot: { "iso.menu_title": "new" } }), ...finished() });
+    expect(p.start).toBe("boot");
+    expect(p.reused).toEqual(["bootstrap", "customize", "check", "squash"]);
+    expect(names(p.run)).toEqual(["boot", "iso", "verify", "collect"]);
+    expect(p.lines.join("\n")).toMatch(/rerunning from boot because iso\.menu_title changed/);
+    expect(p.lines.join("\n")).toMatch(/reuse: squashfs unchanged .*; boot leaves it alone/);
+  });
+
+  it("only the boot menu changed where boot remakes the initrd in the rootfs: squash reruns after boot", () => {
+    const p = plan({
+      wanted: keys({ boot: { "iso.menu_title": "new" } }),
+      ...finished(),
+      bootChangesRootfs: true,
+    });
+    expect(names(p.run)).toEqual(["boot", "squash", "iso", "verify", "collect"]);
+    expect(p.lines.join("\n")).toMatch(
+      /squash reruns too because boot makes the initrd in the root filesystem again on this machine/,
+    );
+    // Without a boot rerun the squashfs is what boot left in the rootfs last time: reused.
+    expect(plan({ wanted: keys(), ...finished(), bootChangesRootfs: true }).reused).toContain("squash");
+  });
+
+  it("squashfs.level changed: squash onward, naming the field", () => {
+    const p = plan({ wanted: keys({ squash: { "squashfs.level": "19" } }), ...finished() });
     expect(p.start).toBe("squash");
     expect(p.reused).toEqual(["bootstrap", "customize", "check", "boot"]);
     expect(names(p.run)).toEqual(["squash", "iso", "verify", "collect"]);
-    expect(p.drop).toEqual([]);
+    expect(p.lines[0]).toMatch(/; rerunning from squash because squashfs\.level changed$/);
   });
 
-  it("only the boot menu changed: boot onward, naming the field", () => {
-    const p = plan({ wanted: keys({ boot: { "iso.menu_title": "new" } }), ...finished() });
-    expect(p.start).toBe("boot");
-    expect(p.reused).toEqual(["bootstrap", "customize", "check"]);
-    expect(p.lines.join("\n")).toMatch(/rerunning from boot because iso\.menu_title changed/);
+  it("the squashfs file missing or of another size: squash runs, saying why", () => {
+    const missing = plan({ wanted: keys(), ...finished(keys(), null) });
+    expect(names(missing.run)[0]).toBe("squash");
+    expect(missing.lines[0]).toMatch(`rerunning from squash because ${SQUASHFS} is missing`);
+    const other = plan({ wanted: keys(), ...finished(keys(), 4096) });
+    expect(names(other.run)[0]).toBe("squash");
+    expect(other.lines[0]).toMatch(
+      `rerunning from squash because ${SQUASHFS} is 4096 bytes, not the 5000 state.json records`,
+    );
+    const none = plan({ wanted: keys(), ...finished(), squashfs: undefined });
+    expect(none.lines[0]).toMatch(/because state\.json records no squashfs$/);
+  });
+
+  it("a squash that did not finish (its record dropped when it started) is not reused", () => {
+    const f = finished();
+    invalidateFrom(f.state, STEPS, "squash");
+    expect(f.state.stages?.squash).toBeUndefined();
+    const p = plan({ wanted: keys(), ...f });
+    expect(names(p.run)).toEqual(["squash", "iso", "verify", "collect"]);
+    expect(p.lines[0]).toMatch(/because the last run left no finished squash stage$/);
   });
 
   it("one hook changed: from the hooks, on the packages snapshot, saying which hook", () => {
@@ -119,7 +179,7 @@ describe("planStages: a full build starts after the last stage whose key is unch
 
   it("a customize that did not finish is not reused: it reruns from the packages snapshot", () => {
     const f = finished();
-    invalidateFrom(f.state, STEPS, "customize", true);
+    invalidateFrom(f.state, STEPS, "customize", { packagesReused: true });
     const p = plan({ wanted: keys(), ...f });
     expect(p.start).toBe("hooks");
     expect(p.lines[0]).toMatch(/because the last run left no finished hooks stage/);
@@ -178,6 +238,16 @@ describe("--from", () => {
     ]);
   });
 
+  it("squash runs it whatever the keys say", () => {
+    const p = plan({ wanted: keys(), ...finished(), from: "squash" });
+    expect(names(p.run)).toEqual(["squash", "iso", "verify", "collect"]);
+    expect(p.reused).toEqual(["bootstrap", "customize", "check", "boot"]);
+  });
+
+  it("boot runs squash after it too", () => {
+    expect(names(plan({ wanted: keys(), ...finished(), from: "boot" }).run)).toContain("squash");
+  });
+
   it("bootstrap always works; an unknown name, --steps or --clean with it are usage errors", () => {
     expect(plan({ wanted: keys(), from: "bootstrap" }).run).toHaveLength(STEPS.length);
     expect(() => checkFrom("hook", { clean: false })).toThrow(/--from hook: no step or start point/);
@@ -193,10 +263,34 @@ describe("invalidateFrom", () => {
     const f = finished();
     invalidateFrom(f.state, STEPS, "boot");
     expect(f.state.done.map((d) => d.step)).toEqual(["bootstrap", "customize", "check"]);
-    expect(Object.keys(f.state.stages!)).toEqual(["bootstrap", "packages", "hooks"]);
+    // boot does not change what squash packed: its key stays (its `done` goes, as it is later).
+    expect(Object.keys(f.state.stages!)).toEqual(["bootstrap", "packages", "hooks", "squash"]);
     invalidateFrom(f.state, STEPS, "customize");
     expect(Object.keys(f.state.stages!)).toEqual(["bootstrap"]);
   });
+
+  it("keeps what the plan reuses after the step; boot that writes into the rootfs drops squash", () => {
+    const f = finished();
+    invalidateFrom(f.state, STEPS, "boot", { keep: ["bootstrap", "customize", "check", "squash"] });
+    expect(f.state.done.map((d) => d.step)).toEqual(["bootstrap", "customize", "check", "squash"]);
+    expect(Object.keys(f.state.stages!)).toEqual(["bootstrap", "packages", "hooks", "squash"]);
+    const g = finished();
+    invalidateFrom(g.state, STEPS, "boot", { bootChangesRootfs: true });
+    expect(Object.keys(g.state.stages!)).toEqual(["bootstrap", "packages", "hooks"]);
+  });
+});
+
+describe("bootChangesRootfs", () => {
+  // builder.arch host: the builder VM is of this machine's architecture, x64 here.
+  it.runIf(process.arch === "x64")(
+    "is true where boot makes a 32-bit image's initrd again under qemu-user, false for a native image",
+    () => {
+      const armhf = stepContext({ yaml: "arch: armhf\nbuilder:\n  arch: host\n" }).ctx;
+      expect(bootChangesRootfs(armhf.image, new FakeMachine())).toBe(true);
+      const amd64 = stepContext({ yaml: "arch: amd64\n" }).ctx;
+      expect(bootChangesRootfs(amd64.image, new FakeMachine())).toBe(false);
+    },
+  );
 });
 
 /** A step that only records that it ran. */
@@ -208,12 +302,26 @@ const fakeStep = (name: string, ran: string[]): Step => ({
     ran.push(name);
     // As customize does: the packages snapshot only when it installed the packages.
     if (name === "customize" && !ctx.stages?.packagesReused) await ctx.stages?.packagesInstalled(ctx);
+    // As squash does: the file it wrote, recorded.
+    if (name === "squash") ctx.state.squashfs = { path: SQUASHFS, bytes: 5000, files: 3 };
   },
 });
 
-/** A work area on a FakeMachine: state.json in memory, snapshots listed as `listed` says. */
-function workArea(state: BuildState, listed: SnapshotInfo[]) {
+/** A work area on a FakeMachine: state.json in memory, snapshots listed as `listed` says, the squashfs `squashfsBytes` big. */
+function workArea(
+  state: BuildState,
+  listed: SnapshotInfo[],
+  squashfsBytes: number | undefined,
+  yaml?: string,
+) {
   const machine = new FakeMachine();
+  machine.on(
+    (a) => a.join(" ") === `stat -c %s ${SQUASHFS}`,
+    () =>
+      squashfsBytes === undefined
+        ? { exitCode: 1, stderr: `stat: cannot statx '${SQUASHFS}': No such file or directory` }
+        : { stdout: `${squashfsBytes}\n` },
+  );
   machine.on(
     (a) => a[0] === "sh" && a[3] === "vmlive-snapshots",
     () => ({
@@ -221,7 +329,7 @@ function workArea(state: BuildState, listed: SnapshotInfo[]) {
     }),
   );
   machine.on("du", () => ({ stdout: "123456\t/x\n" }));
-  const { ctx, said } = stepContext({ machine, root: "/w", state });
+  const { ctx, said } = stepContext({ machine, root: "/w", state, yaml });
   return { machine, ctx, said };
 }
 
@@ -232,10 +340,24 @@ describe("startStages with runSteps on a fake machine", () => {
   async function build(
     state: BuildState,
     listed: SnapshotInfo[],
-    o: { from?: string; chosen?: string[]; releaseDate?: string; machine?: (m: FakeMachine) => void } = {},
+    o: {
+      from?: string;
+      chosen?: string[];
+      releaseDate?: string;
+      machine?: (m: FakeMachine) => void;
+      /** The size of the squashfs in the work area; default 5000, as the fake squash records it. */
+      squashfsBytes?: number | null;
+      /** image.yaml of the image built. */
+      yaml?: string;
+    } = {},
   ) {
     // What the planning says and what the steps' log says, in one list.
-    const { machine, ctx, said } = workArea(state, listed);
+    const { machine, ctx, said } = workArea(
+      state,
+      listed,
+      o.squashfsBytes === null ? undefined : (o.squashfsBytes ?? 5000),
+      o.yaml,
+    );
     o.machine?.(machine);
     const ran: string[] = [];
     const all = steps.map((n) => fakeStep(n, ran));
@@ -265,7 +387,7 @@ describe("startStages with runSteps on a fake machine", () => {
   it("a first build records every stage's key and keeps both snapshots, written as NAME.tmp and renamed", async () => {
     const b = await build({ done: [] }, [], { releaseDate: "D1" });
     expect(b.ran).toEqual(ALL);
-    expect(Object.keys(b.state.stages ?? {})).toEqual(["bootstrap", "packages", "hooks", "boot"]);
+    expect(Object.keys(b.state.stages ?? {})).toEqual(["bootstrap", "packages", "hooks", "boot", "squash"]);
     const cmds = b.machine.commands;
     const copy = cmds.indexOf("cp -a --reflink=auto -- /w/rootfs /w/snapshots/bootstrap.tmp");
     expect(copy).toBeGreaterThan(-1);
@@ -299,23 +421,139 @@ describe("startStages with runSteps on a fake machine", () => {
     // Saved without customize and what follows before customize changed anything.
     expect(b.savedDone[0]).toEqual(["bootstrap"]);
     expect(b.state.stages?.hooks?.key).toBe(first.state.stages?.hooks?.key);
+    // The squashfs packed the old hooks' rootfs: made again, its record made after the new hooks key.
+    expect(b.ran).toContain("squash");
+    expect(b.state.stages?.squash?.key).toBe(first.state.stages?.squash?.key);
   });
 
-  it("nothing changed: only squash onward runs, nothing is restored or copied", async () => {
-    const first = await build({ done: [] }, [], { releaseDate: "D1" });
+  /** A first build of `yaml`, then the snapshots it left. */
+  async function firstBuild(yaml?: string) {
+    const first = await build({ done: [] }, [], { releaseDate: "D1", yaml });
     const snaps: SnapshotInfo[] = [
       { name: "bootstrap", key: first.state.stages!.bootstrap!.key, taken: TAKEN },
       { name: "packages", key: first.state.stages!.packages!.key, taken: TAKEN },
     ];
+    return { first, snaps };
+  }
+
+  it("nothing changed: only iso onward runs; squash is reused, saying so; nothing is restored or copied", async () => {
+    const { first, snaps } = await firstBuild();
     const b = await build(structuredClone(first.state), snaps, { releaseDate: "D1" });
-    expect(b.ran).toEqual(["squash", "iso", "verify", "collect"]);
+    expect(b.ran).toEqual(["iso", "verify", "collect"]);
     expect(b.machine.commands.some((c) => c.startsWith("cp "))).toBe(false);
+    expect(b.machine.commands).toContain(`stat -c %s ${SQUASHFS}`);
     expect(b.timings.filter((t) => t.reused).map((t) => t.step)).toEqual([
       "bootstrap",
       "customize",
       "check",
       "boot",
+      "squash",
     ]);
+    expect(b.said).toContain(
+      `reuse: squashfs unchanged (key ${first.state.stages!.squash!.key.slice(0, 8)}..., 4.9 KiB in ${SQUASHFS}); rerunning from iso`,
+    );
+    // The reused squash keeps its record for the next build.
+    expect(b.state.done.map((d) => d.step)).toContain("squash");
+    expect(b.state.stages?.squash).toEqual(first.state.stages?.squash);
+  });
+
+  it("a config field customize reads changed (hostname): customize onward, squash runs", async () => {
+    const { first, snaps } = await firstBuild("hostname: one\n");
+    const b = await build(structuredClone(first.state), snaps, {
+      releaseDate: "D1",
+      yaml: "hostname: two\n",
+    });
+    expect(b.said[0]).toMatch(/rerunning from hooks because hostname changed/);
+    expect(b.ran).toEqual(ALL.slice(1));
+    expect(b.state.stages?.squash?.key).not.toBe(first.state.stages?.squash?.key);
+  });
+
+  it("squashfs.level changed: squash onward only, naming the field, and the new key is recorded", async () => {
+    const { first, snaps } = await firstBuild();
+    const yaml = "squashfs:\n  level: 19\n";
+    const b = await build(structuredClone(first.state), snaps, { releaseDate: "D1", yaml });
+    expect(b.ran).toEqual(["squash", "iso", "verify", "collect"]);
+    expect(b.said[0]).toMatch(/rerunning from squash because squashfs\.level changed$/);
+    expect(b.state.stages?.squash?.key).not.toBe(first.state.stages?.squash?.key);
+    // And the build after that reuses the new squashfs.
+    const c = await build(structuredClone(b.state), snaps, { releaseDate: "D1", yaml });
+    expect(c.ran).toEqual(["iso", "verify", "collect"]);
+  });
+
+  it("only the boot menu changed: boot runs, squash is reused and keeps its record", async () => {
+    const { first, snaps } = await firstBuild();
+    const b = await build(structuredClone(first.state), snaps, {
+      releaseDate: "D1",
+      yaml: "iso:\n  menu_title: other\n",
+    });
+    expect(b.ran).toEqual(["boot", "iso", "verify", "collect"]);
+    expect(b.timings.find((t) => t.step === "squash")).toEqual({
+      step: "squash",
+      seconds: 0,
+      ok: true,
+      reused: true,
+    });
+    // boot's start saved state.json without it and later steps, but with squash.
+    expect(b.savedDone[0]).toEqual(["bootstrap", "customize", "check", "squash"]);
+    expect(Object.keys(b.state.stages!)).toContain("squash");
+  });
+
+  it("the squashfs file missing or of another size: squash runs, saying why", async () => {
+    const { first, snaps } = await firstBuild();
+    const gone = await build(structuredClone(first.state), snaps, { releaseDate: "D1", squashfsBytes: null });
+    expect(gone.ran).toEqual(["squash", "iso", "verify", "collect"]);
+    expect(gone.said[0]).toMatch(`rerunning from squash because ${SQUASHFS} is missing`);
+    const other = await build(structuredClone(first.state), snaps, { releaseDate: "D1", squashfsBytes: 77 });
+    expect(other.ran).toEqual(["squash", "iso", "verify", "collect"]);
+    expect(other.said[0]).toMatch(`because ${SQUASHFS} is 77 bytes, not the 5000 state.json records`);
+  });
+
+  it("--from squash and --steps squash run it although nothing changed", async () => {
+    const { first, snaps } = await firstBuild();
+    const from = await build(structuredClone(first.state), snaps, { releaseDate: "D1", from: "squash" });
+    expect(from.ran).toEqual(["squash", "iso", "verify", "collect"]);
+    const steps = await build(structuredClone(first.state), snaps, { chosen: ["squash"] });
+    expect(steps.ran).toEqual(["squash"]);
+    expect(steps.state.stages?.squash?.key).toBe(first.state.stages?.squash?.key);
+  });
+
+  it("a squash that is interrupted leaves no record, so the next build runs it again", async () => {
+    const { first, snaps } = await firstBuild();
+    const ac = new AbortController();
+    const { machine, ctx } = workArea(structuredClone(first.state), snaps, 5000);
+    // What state.json holds when the process is gone: the last save.
+    let onDisk: BuildState = first.state;
+    const all = ALL.map((n) => fakeStep(n, []));
+    const squash = all.find((s) => s.name === "squash")!;
+    squash.run = async () => {
+      ac.abort(new Error("interrupted"));
+      throw new Error("interrupted");
+    };
+    const started = await startStages({
+      image: ctx.image,
+      all,
+      from: "squash",
+      state: ctx.state,
+      env: { machine, work: ctx.work, say: () => {} },
+      tools: {},
+      save: async (c) => void (onDisk = structuredClone(c.state)),
+      releaseDate: async () => ({ date: "D1" }),
+    });
+    await expect(
+      runSteps(
+        { ...ctx, signal: ac.signal, stages: started.run },
+        started.steps,
+        [],
+        () => ctx.log,
+        silent,
+        started.hooks,
+      ),
+    ).rejects.toThrow();
+    expect(onDisk.stages?.squash).toBeUndefined();
+    expect(onDisk.done.map((d) => d.step)).toEqual(["bootstrap", "customize", "check", "boot"]);
+    const b = await build(onDisk, snaps, { releaseDate: "D1" });
+    expect(b.ran[0]).toBe("squash");
+    expect(b.said[0]).toMatch(/because the last run left no finished squash stage$/);
   });
 
   it("a snapshot that cannot be copied (a full disk) is removed with a warning; the build goes on", async () => {

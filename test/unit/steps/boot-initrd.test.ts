@@ -36,7 +36,7 @@ describe("initrdNeedsTmpfsModules", () => {
 
 describe("remakeInitrdArgv", () => {
   it("runs update-initramfs in the image inside a mount namespace holding the tmpfs", () => {
-    const argv = remakeInitrdArgv("/w/rootfs", "armhf", KVER);
+    const argv = remakeInitrdArgv("/w/rootfs", "armhf", KVER, 1700000000);
     expect(argv.slice(0, 5)).toEqual(["unshare", "--mount", "--propagation", "private", "--"]);
     const script = argv[7]!;
     expect(script).toContain("mount -t tmpfs");
@@ -49,6 +49,8 @@ describe("remakeInitrdArgv", () => {
     expect(inner[0]).toBe("unshare");
     expect(inner).toContain("/w/rootfs");
     expect(inner.slice(-4)).toEqual(["update-initramfs", "-u", "-k", KVER]);
+    // The initrd's file times come from the build's epoch, as in customize.
+    expect(inner).toContain("SOURCE_DATE_EPOCH=1700000000");
   });
   it("wraps any command the same way", () => {
     expect(withModulesOnTmpfs("/r", "1", ["true"]).slice(8)).toEqual([
