@@ -46,6 +46,8 @@ interface Case {
   slow?: Parameters<typeof slowProgram>[2] & { program: string };
   /** Files of the work area that must not be there afterwards. */
   absent?: string[];
+  /** Run it with the other signal too, right after (steps not listed twice below). */
+  both?: boolean;
 }
 
 const cmd = (step: string, test: (argv: string[]) => boolean) => (e: BuildEvent) =>
@@ -55,10 +57,12 @@ const has =
   (argv: string[]) =>
     words.every((w) => argv.includes(w));
 
-// Last steps first: each run leaves what the next one needs. Both signals for the long steps.
+// Last steps first: each run leaves what the next one needs. Both signals for every step; the long
+// steps are listed twice, to be caught at two moments.
 const CASES: Case[] = [
   {
     step: "collect",
+    both: true,
     signal: "SIGTERM",
     working: cmd("collect", (a) => a[0] === "sha256sum"),
     delayMs: 500,
@@ -66,6 +70,7 @@ const CASES: Case[] = [
   },
   {
     step: "verify",
+    both: true,
     signal: "SIGINT",
     working: cmd("verify", has("-report_el_torito")),
     delayMs: 500,
@@ -74,6 +79,7 @@ const CASES: Case[] = [
   {
     // Held after xorriso wrote the whole ISO under its .partial name: that must not survive.
     step: "iso",
+    both: true,
     signal: "SIGTERM",
     working: cmd("iso", (a) => a[0] === "xorriso" && a.some((w) => w.endsWith(".iso.partial"))),
     delayMs: 0,
@@ -96,6 +102,7 @@ const CASES: Case[] = [
   },
   {
     step: "boot",
+    both: true,
     signal: "SIGINT",
     working: cmd("boot", has("i386-pc-eltorito")),
     delayMs: 500,
@@ -105,6 +112,7 @@ const CASES: Case[] = [
   {
     // The check script's find of half-written files, well inside the step.
     step: "check",
+    both: true,
     signal: "SIGTERM",
     working: cmd("check", (a) => a[0] === "sh"),
     delayMs: 1_000,
@@ -135,6 +143,8 @@ const CASES: Case[] = [
     delayMs: 8_000,
   },
 ];
+const other = (s: Sig): Sig => (s === "SIGINT" ? "SIGTERM" : "SIGINT");
+const RUNS: Case[] = CASES.flatMap((c) => (c.both ? [c, { ...c, signal: other(c.signal) }] : [c]));
 
 describe("interrupting a host-backend build", () => {
   beforeAll(async () => {
@@ -146,7 +156,7 @@ describe("interrupting a host-backend build", () => {
     expect(r.exitCode, r.all).toBe(0);
   });
 
-  it.each(CASES.map((c, i) => ({ ...c, i })))(
+  it.each(RUNS.map((c, i) => ({ ...c, i })))(
     "$signal during $step: exit code, nothing left, nothing that looks finished",
     async (c) => {
       const dir = path.join(root, `case-${c.i}-${c.step}-${c.signal}`);

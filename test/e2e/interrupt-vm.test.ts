@@ -21,13 +21,14 @@ import {
   type Detached,
 } from "../support/interrupt.js";
 import { tempDir } from "../support/tmp.js";
+import { VM_SMALL_STEPS, vmSmall } from "../support/vm-small.js";
 
 const IMAGE = path.join(PROJECT_ROOT, "test", "fixtures", "images", "vm-small");
 const FOLDER = /^vm-small-bookworm-amd64-\d{8}-\d{6}$/;
 const root = tempDir("vmlive-e2e-interrupt-vm-");
 const work = path.join(root, "work");
 /** The kept work disk of vm-small on the VM backend. */
-const workDisk = path.join(work, "vm-small-amd64", "vm", "work.raw");
+const workDiskIn = (workRoot: string) => path.join(workRoot, "vm-small-amd64", "vm", "work.raw");
 // mmdebstrap's extract variant (unpack, configure nothing): the rerun that must succeed then takes
 // under 3 minutes in a TCG builder on a busy 2-core host, instead of about 10 for the image's own essential variant.
 const BUILD = ["build", IMAGE, "--steps", "bootstrap", "--set", "bootstrap.variant=extract", "--quiet"];
@@ -43,17 +44,25 @@ interface Outcome {
   seconds: number;
 }
 
+/** Where a run works: the root of its work areas, and the build's arguments. */
+interface Area {
+  work: string;
+  build: readonly string[];
+}
+const OWN: Area = { work, build: BUILD };
+
 /** Start the build, wait until `ready` says it is there, send `signal` as a user would, wait for the end. */
 async function interrupt(
   name: string,
   signal: "SIGINT" | "SIGTERM",
   ready: (run: Detached) => Promise<unknown>,
+  area: Area = OWN,
 ): Promise<Outcome> {
   const out = path.join(root, name, "out");
   const tmp = path.join(root, name, "tmp");
   mkdirSync(tmp, { recursive: true });
-  const run = startDetached([...BUILD, "--out", out], {
-    VMLIVE_WORK_DIR: work,
+  const run = startDetached([...area.build, "--out", out], {
+    VMLIVE_WORK_DIR: area.work,
     TMPDIR: tmp,
     PATH: process.env.PATH!,
   });
@@ -76,13 +85,17 @@ async function interrupt(
 }
 
 /** What every interrupted run must (not) leave. */
-async function expectNothingLeft(o: Outcome, signal: "SIGINT" | "SIGTERM"): Promise<BuildReport> {
+async function expectNothingLeft(
+  o: Outcome,
+  signal: "SIGINT" | "SIGTERM",
+  area: Area = OWN,
+): Promise<BuildReport> {
   expect(o.exitCode, o.all).toBe(signal === "SIGINT" ? 130 : 143);
   expect(o.all).toContain(`interrupted by ${signal}`);
   expect(await sessionProcesses(o.run.pid)).toEqual([]);
   expect(cacheUserEntries([o.run.pid, ...pidsOf(o.before)])).toEqual([]);
   expect(await idleProxyRunning()).toBe(false);
-  expect(mountsBelow([work, o.out, o.tmp])).toEqual([]);
+  expect(mountsBelow([area.work, o.out, o.tmp])).toEqual([]);
   // The VM's folder (client and host keys, the overlay disk, known_hosts) is gone with it.
   expect(readdirSync(o.tmp)).toEqual([]);
   const folders = readdirSync(o.out).filter((n) => n !== "history.sqlite");
@@ -95,8 +108,9 @@ async function expectNothingLeft(o: Outcome, signal: "SIGINT" | "SIGTERM"): Prom
   expect(report.status).toBe("interrupted");
   expect(report.error).toContain(`interrupted by ${signal}`);
   // Powered off cleanly or killed before it was used: e2fsck finds nothing to mend either way.
-  expect(existsSync(workDisk)).toBe(true);
-  const fsck = await execa("e2fsck", ["-n", "-f", workDisk], { reject: false, all: true });
+  const disk = workDiskIn(area.work);
+  expect(existsSync(disk)).toBe(true);
+  const fsck = await execa("e2fsck", ["-n", "-f", disk], { reject: false, all: true });
   expect(fsck.exitCode, fsck.all).toBe(0);
   return report;
 }
@@ -154,5 +168,66 @@ describe("interrupting a build in the builder VM", () => {
     expect(report.steps).toEqual([expect.objectContaining({ step: "bootstrap", ok: true })]);
     expect(readdirSync(tmp)).toEqual([]);
     expect(await sessionProcesses(run.pid)).toEqual([]);
+  });
+});
+
+// The later steps run in the work area of the shared vm-small build (test/support/vm-small.ts),
+// squash first, then customize, which squash needs. vm-small has no kernel, so its builds end with
+// squash; boot, iso, verify and collect are interrupted on the host backend (interrupt-host.test.ts).
+describe("interrupting later steps inside the builder VM", () => {
+  let shared: Area;
+  const steps = (names: string) => ["build", IMAGE, "--steps", names, "--quiet"];
+  const working = (step: string) => (run: Detached) =>
+    run.waitFor((e) => e.type === "command" && e.step === step, 300_000);
+
+  it("SIGINT during squash in the VM: exit 130, the VM gone, the work disk clean", async () => {
+    const b = await vmSmall();
+    if (b.exitCode !== 0) throw new Error(`the shared vm-small build failed (exit ${b.exitCode}):\n${b.all}`);
+    // check first: the steps before the first one named must be done, and vm-small never runs boot.
+    shared = { work: b.work, build: steps("check,squash") };
+    const o = await interrupt(
+      "squash",
+      "SIGINT",
+      async (run) => {
+        await run.waitFor((e) => e.type === "command" && e.argv?.[0] === "mksquashfs", 300_000);
+        await new Promise((r) => setTimeout(r, 2_000));
+      },
+      shared,
+    );
+    const report = await expectNothingLeft(o, "SIGINT", shared);
+    expect(report.steps).toEqual([
+      expect.objectContaining({ step: "check", ok: true }),
+      expect.objectContaining({ step: "squash", ok: false }),
+    ]);
+  });
+
+  it("SIGTERM during customize in the VM, then the same steps again succeed", async () => {
+    shared = { ...shared, build: steps("customize") };
+    const o = await interrupt(
+      "customize",
+      "SIGTERM",
+      async (run) => {
+        await working("customize")(run);
+        await new Promise((r) => setTimeout(r, 1_000));
+      },
+      shared,
+    );
+    const report = await expectNothingLeft(o, "SIGTERM", shared);
+    expect(report.steps).toEqual([expect.objectContaining({ step: "customize", ok: false })]);
+
+    const out = path.join(root, "customize-again", "out");
+    const run = startDetached([...steps(VM_SMALL_STEPS.slice(1).join(",")), "--out", out], {
+      VMLIVE_WORK_DIR: shared.work,
+      PATH: process.env.PATH!,
+    });
+    const r = await run.done;
+    expect(r.exitCode, r.all).toBe(0);
+    const folder = readdirSync(out).find((n) => FOLDER.test(n));
+    const again = JSON.parse(readFileSync(path.join(out, folder!, "report.json"), "utf8")) as BuildReport;
+    expect(again.steps.map((s) => [s.step, s.ok])).toEqual([
+      ["customize", true],
+      ["check", true],
+      ["squash", true],
+    ]);
   });
 });
