@@ -4,18 +4,9 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import type { Io } from "../../../src/cli/io.js";
-import { main } from "../../../src/cli/main.js";
+import { vmliveBuild } from "../../support/build-in-process.js";
 import { vmlive } from "../../support/cli.js";
 import { tempDir } from "../../support/tmp.js";
-
-async function vmliveBuild(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const io: Io = { out: (t) => void (out += t + "\n"), err: (t) => void (err += t + "\n") };
-  const code = await main(["build", ...args], io);
-  return { code, out, err };
-}
 
 /** An image folder holding `yaml` after a description line. */
 function image(name: string, yaml = ""): string {

@@ -1,8 +1,6 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import type { Io } from "../../../src/cli/io.js";
-import { main } from "../../../src/cli/main.js";
 import { PROJECT_ROOT } from "../../../src/paths.js";
 import { UsageError } from "../../../src/errors.js";
 import {
@@ -12,6 +10,7 @@ import {
   secondWorkRoot,
   type BuildComparison,
 } from "../../../src/pipeline/reproducible.js";
+import { vmliveBuild } from "../../support/build-in-process.js";
 import { tempDir } from "../../support/tmp.js";
 
 const A = "a".repeat(64);
@@ -107,14 +106,6 @@ describe("buildTwiceAndCompare", () => {
 });
 
 describe("vmlive build --check-reproducible on the command line", () => {
-  async function vmliveBuild(args: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = "";
-    let err = "";
-    const io: Io = { out: (t) => void (out += t + "\n"), err: (t) => void (err += t + "\n") };
-    const code = await main(["build", ...args], io);
-    return { code, out, err };
-  }
-
   it("is explained in --help, with an example", async () => {
     const r = await vmliveBuild(["--help"]);
     expect(r.out).toMatch(/--check-reproducible\s+build each image twice from scratch/);
