@@ -6,7 +6,7 @@ import path from "node:path";
 import { processTree } from "../process/proc.js";
 import { run, type RunOptions } from "../process/run.js";
 import { hostProcessesArgv, writeDiagnostics } from "./diagnostics.js";
-import type { ExecOptions, ExecResult, Machine } from "./machine.js";
+import type { CopyOptions, ExecOptions, ExecResult, Machine } from "./machine.js";
 
 export interface HostMachineOptions {
   /** Where the diagnostics bundle of a command that goes silent is written; none without it. */
@@ -52,12 +52,12 @@ export class HostMachine implements Machine {
     });
   }
 
-  async upload(hostPath: string, machinePath: string): Promise<void> {
-    await copy(hostPath, machinePath);
+  async upload(hostPath: string, machinePath: string, opts: CopyOptions = {}): Promise<void> {
+    await copy(hostPath, machinePath, opts.signal);
   }
 
-  async download(machinePath: string, hostPath: string): Promise<void> {
-    await copy(machinePath, hostPath);
+  async download(machinePath: string, hostPath: string, opts: CopyOptions = {}): Promise<void> {
+    await copy(machinePath, hostPath, opts.signal);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -65,7 +65,10 @@ export class HostMachine implements Machine {
   }
 }
 
-async function copy(from: string, to: string): Promise<void> {
+/** A local copy is over in moments; an interruption is heard before and after it. */
+async function copy(from: string, to: string, signal?: AbortSignal): Promise<void> {
+  signal?.throwIfAborted();
   await mkdir(path.dirname(to), { recursive: true });
   await cp(from, to, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true, force: true });
+  signal?.throwIfAborted();
 }

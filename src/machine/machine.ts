@@ -42,7 +42,12 @@ export interface Machine extends AsyncDisposable {
   /** Run a program (argv, never a shell string). Non-zero exit throws CommandError unless check is false. */
   exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
   /** Copy a file or folder from the host onto the machine. */
-  upload(hostPath: string, machinePath: string): Promise<void>;
+  upload(hostPath: string, machinePath: string, opts?: CopyOptions): Promise<void>;
   /** Copy a file or folder from the machine to the host. */
-  download(machinePath: string, hostPath: string): Promise<void>;
+  download(machinePath: string, hostPath: string, opts?: CopyOptions): Promise<void>;
+}
+
+export interface CopyOptions {
+  /** Aborted: the copy stops (what it wrote so far is removed) and rejects with the signal's reason. */
+  signal?: AbortSignal;
 }

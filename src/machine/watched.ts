@@ -68,8 +68,8 @@ export function watchExecs(
       return clock.time(() => m.exec(argv, opts));
     },
     // Copies are the machine's work too (the ISO coming back from a builder VM).
-    upload: (from, to) => clock.time(() => m.upload(from, to)),
-    download: (from, to) => clock.time(() => m.download(from, to)),
+    upload: (from, to, opts) => clock.time(() => m.upload(from, to, opts)),
+    download: (from, to, opts) => clock.time(() => m.download(from, to, opts)),
     // Watching a machine does not own it: whoever started it disposes of it.
     [Symbol.asyncDispose]: async () => undefined,
   };

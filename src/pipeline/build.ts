@@ -17,7 +17,7 @@ import { HostMachine } from "../machine/host.js";
 import type { Machine } from "../machine/machine.js";
 import { CommandClock, watchExecs } from "../machine/watched.js";
 import { chooseAccel, type AccelChoice } from "../machine/qemu/accel.js";
-import { QemuMachine } from "../machine/qemu/qemu-machine.js";
+import { GUEST_WORK_AREA, QemuMachine } from "../machine/qemu/qemu-machine.js";
 import { startBuilder } from "../machine/qemu/start-builder.js";
 import { builderArchFor, checkHostBackend } from "../machine/qemu/definition.js";
 import { run } from "../process/run.js";
@@ -151,7 +151,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     await using machine = await startMachine(o, image, hostWork, logDir, (m) => log.say("machine", m));
     machineDescription = machine.description;
     if (machine instanceof QemuMachine) builderImage = machine.builderImage;
-    const work = workPaths(o.backend === "host" ? hostWork : "/work/build");
+    const work = workPaths(o.backend === "host" ? hostWork : GUEST_WORK_AREA);
     await machine.exec(["mkdir", "-p", work.root, work.out, work.input], { signal: o.signal });
     tools = await toolVersions(machine);
     const watched = watchExecs(machine, (argv) => log.command(argv, machine.site), commands);

@@ -79,6 +79,8 @@ export async function runSteps(
       await saveState(ctx.machine, ctx.work.root, ctx.state);
       progress.stepEnd(step.name, true, seconds);
     }
+    // Interrupted while the last step finished its work anyway: the build still ends as interrupted.
+    if (base.signal.aborted) throw base.signal.reason;
   } finally {
     for (const step of started.reverse()) {
       if (!step.cleanup) continue;

@@ -200,7 +200,7 @@ export async function keyringOnMachine(ctx: BuildContext): Promise<string> {
   const found = findInImage(ctx.image, rel, "file");
   if (!found.ok) throw new VerificationError(`bootstrap.keyring: ${found.message}`);
   const dest = `${ctx.work.input}/keyring${path.extname(rel) === ".asc" ? ".asc" : ".gpg"}`;
-  await ctx.machine.upload(found.path, dest);
+  await ctx.machine.upload(found.path, dest, { signal: ctx.signal });
   return dest;
 }
 

@@ -34,7 +34,7 @@ export const collectStep: Step = {
     for (const name of [...names, "SHA256SUMS"]) {
       const local = path.join(ctx.outDir, name);
       ctx.log.say(`copying ${name} to ${ctx.outDir}`);
-      await machine.download(`${work.out}/${name}`, local);
+      await machine.download(`${work.out}/${name}`, local, { signal });
       const sha256 = await sha256File(local);
       const want = expected.get(name);
       if (want && want !== sha256)

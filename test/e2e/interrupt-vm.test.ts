@@ -1,5 +1,5 @@
 // SIGINT and SIGTERM on the builder-VM backend: while the VM boots, and while
-// bootstrap runs inside it. vmlive exits 130 / 143 without waiting for the
+// each step runs inside it. vmlive exits 130 / 143 without waiting for the
 // guest, and leaves no qemu or other process of its session, nothing in its
 // TMPDIR (the VM's keys, overlay disk and known_hosts live there), no
 // package-cache user entry and no output folder that looks finished; the work
@@ -9,6 +9,8 @@ import { execa } from "execa";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { GUEST_WORK_AREA } from "../../src/machine/qemu/qemu-machine.js";
+import { hostWorkDir } from "../../src/pipeline/build.js";
 import { PROJECT_ROOT } from "../../src/paths.js";
 import type { BuildReport } from "../../src/report/report.js";
 import {
@@ -20,15 +22,14 @@ import {
   startDetached,
   type Detached,
 } from "../support/interrupt.js";
+import { liveMinimal } from "../support/live-minimal.js";
 import { tempDir } from "../support/tmp.js";
+import { seedVmWorkDisk } from "../support/vm-seeded.js";
 import { VM_SMALL_STEPS, vmSmall } from "../support/vm-small.js";
 
 const IMAGE = path.join(PROJECT_ROOT, "test", "fixtures", "images", "vm-small");
-const FOLDER = /^vm-small-bookworm-amd64-\d{8}-\d{6}$/;
 const root = tempDir("vmlive-e2e-interrupt-vm-");
 const work = path.join(root, "work");
-/** The kept work disk of vm-small on the VM backend. */
-const workDiskIn = (workRoot: string) => path.join(workRoot, "vm-small-amd64", "vm", "work.raw");
 // mmdebstrap's extract variant (unpack, configure nothing): the rerun that must succeed then takes
 // under 3 minutes in a TCG builder on a busy 2-core host, instead of about 10 for the image's own essential variant.
 const BUILD = ["build", IMAGE, "--steps", "bootstrap", "--set", "bootstrap.variant=extract", "--quiet"];
@@ -44,12 +45,18 @@ interface Outcome {
   seconds: number;
 }
 
-/** Where a run works: the root of its work areas, and the build's arguments. */
+/** Where a run works: the image, the root of its work areas, and the build's arguments. */
 interface Area {
+  image: string;
   work: string;
   build: readonly string[];
 }
-const OWN: Area = { work, build: BUILD };
+const OWN: Area = { image: "vm-small", work, build: BUILD };
+
+/** The output folder of a build of `image`, finished or not. */
+const folderOf = (image: string) => new RegExp(`^${image}-bookworm-amd64-\\d{8}-\\d{6}$`);
+/** The kept work disk of `area`'s image on the VM backend. */
+const workDiskOf = (area: Area) => path.join(hostWorkDir(area.image, "amd64", "vm", area.work), "work.raw");
 
 /** Start the build, wait until `ready` says it is there, send `signal` as a user would, wait for the end. */
 async function interrupt(
@@ -100,7 +107,7 @@ async function expectNothingLeft(
   expect(readdirSync(o.tmp)).toEqual([]);
   const folders = readdirSync(o.out).filter((n) => n !== "history.sqlite");
   expect(folders).toHaveLength(1);
-  expect(folders[0]!.replace(/\.failed$/, "")).toMatch(FOLDER);
+  expect(folders[0]!.replace(/\.failed$/, "")).toMatch(folderOf(area.image));
   expect(folders[0]!.endsWith(".failed")).toBe(true);
   const report = JSON.parse(
     readFileSync(path.join(o.out, folders[0]!, "report.json"), "utf8"),
@@ -108,11 +115,34 @@ async function expectNothingLeft(
   expect(report.status).toBe("interrupted");
   expect(report.error).toContain(`interrupted by ${signal}`);
   // Powered off cleanly or killed before it was used: e2fsck finds nothing to mend either way.
-  const disk = workDiskIn(area.work);
+  const disk = workDiskOf(area);
   expect(existsSync(disk)).toBe(true);
   const fsck = await execa("e2fsck", ["-n", "-f", disk], { reject: false, all: true });
   expect(fsck.exitCode, fsck.all).toBe(0);
+  expect(await halfWritten(disk)).toEqual([]);
   return report;
+}
+
+/** The names in a folder of a work disk nothing has mounted, read with debugfs; none when it is not there. */
+async function namesOnDisk(disk: string, dir: string): Promise<string[]> {
+  const r = await execa("debugfs", ["-R", `ls -p ${dir}`, disk]);
+  if (/not found/i.test(r.stderr)) return [];
+  // "/INODE/MODE/UID/GID/NAME/SIZE/"
+  return r.stdout
+    .split("\n")
+    .map((l) => l.split("/")[5])
+    .filter((n): n is string => n !== undefined && n !== "" && n !== "." && n !== "..");
+}
+
+/** Files of the work area's own folders (not the rootfs) left under a temporary name. */
+async function halfWritten(disk: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const sub of ["", "/out", "/iso/live"]) {
+    const dir = `${GUEST_WORK_AREA}${sub}`;
+    for (const n of await namesOnDisk(disk, dir))
+      if (/\.(partial|tmp|vmlive-new)$/.test(n)) found.push(`${dir}/${n}`);
+  }
+  return found;
 }
 
 const qemuIn = async (run: Detached) =>
@@ -161,7 +191,7 @@ describe("interrupting a build in the builder VM", () => {
     });
     const r = await run.done;
     expect(r.exitCode, r.all).toBe(0);
-    const folder = readdirSync(out).find((n) => FOLDER.test(n));
+    const folder = readdirSync(out).find((n) => folderOf("vm-small").test(n));
     expect(folder, readdirSync(out).join(", ")).toBeDefined();
     const report = JSON.parse(readFileSync(path.join(out, folder!, "report.json"), "utf8")) as BuildReport;
     expect(report.status).toBe("success");
@@ -173,7 +203,7 @@ describe("interrupting a build in the builder VM", () => {
 
 // The later steps run in the work area of the shared vm-small build (test/support/vm-small.ts),
 // squash first, then customize, which squash needs. vm-small has no kernel, so its builds end with
-// squash; boot, iso, verify and collect are interrupted on the host backend (interrupt-host.test.ts).
+// squash; boot, iso, verify and collect come after, in live-minimal's work area.
 describe("interrupting later steps inside the builder VM", () => {
   let shared: Area;
   const steps = (names: string) => ["build", IMAGE, "--steps", names, "--quiet"];
@@ -184,7 +214,7 @@ describe("interrupting later steps inside the builder VM", () => {
     const b = await vmSmall();
     if (b.exitCode !== 0) throw new Error(`the shared vm-small build failed (exit ${b.exitCode}):\n${b.all}`);
     // check first: the steps before the first one named must be done, and vm-small never runs boot.
-    shared = { work: b.work, build: steps("check,squash") };
+    shared = { image: "vm-small", work: b.work, build: steps("check,squash") };
     const o = await interrupt(
       "squash",
       "SIGINT",
@@ -222,12 +252,118 @@ describe("interrupting later steps inside the builder VM", () => {
     });
     const r = await run.done;
     expect(r.exitCode, r.all).toBe(0);
-    const folder = readdirSync(out).find((n) => FOLDER.test(n));
+    const folder = readdirSync(out).find((n) => folderOf("vm-small").test(n));
     const again = JSON.parse(readFileSync(path.join(out, folder!, "report.json"), "utf8")) as BuildReport;
     expect(again.steps.map((s) => [s.step, s.ok])).toEqual([
       ["customize", true],
       ["check", true],
       ["squash", true],
     ]);
+  });
+});
+
+// live-minimal's VM work disk is made from the shared host build's work area (test/support/vm-seeded.ts):
+// its root filesystem has a kernel, which would take over an hour to build under TCG. Last steps first,
+// as a step that runs again drops what the later ones made: each run leaves what the next one needs.
+describe("interrupting boot, iso, verify and collect inside the builder VM", () => {
+  const seeded = path.join(root, "seeded");
+  const steps = (names: string): Area => ({
+    image: "live-minimal",
+    work: seeded,
+    build: ["build", "live-minimal", "--backend", "vm", "--steps", names, "--quiet"],
+  });
+  const command = (step: string, match: (argv: string[]) => boolean) => (run: Detached) =>
+    run.waitFor((e) => e.type === "command" && e.step === step && match(e.argv ?? []), 300_000);
+  const stepsOf = (r: BuildReport) => r.steps.map((s) => [s.step, s.ok]);
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  /** Run `area`'s build to its end; it must succeed. Returns its output folder and report. */
+  async function succeeds(name: string, area: Area): Promise<{ dir: string; report: BuildReport }> {
+    const out = path.join(root, name, "out");
+    const run = startDetached([...area.build, "--out", out], {
+      VMLIVE_WORK_DIR: area.work,
+      PATH: process.env.PATH!,
+    });
+    const r = await run.done;
+    expect(r.exitCode, r.all).toBe(0);
+    expect(await sessionProcesses(run.pid)).toEqual([]);
+    const folder = readdirSync(out).find((n) => folderOf(area.image).test(n));
+    expect(folder, readdirSync(out).join(", ")).toBeDefined();
+    const dir = path.join(out, folder!);
+    return { dir, report: JSON.parse(readFileSync(path.join(dir, "report.json"), "utf8")) as BuildReport };
+  }
+
+  it("SIGTERM during collect, while the ISO comes over from the VM", async () => {
+    const b = await liveMinimal();
+    if (b.exitCode !== 0)
+      throw new Error(`the shared live-minimal build failed (exit ${b.exitCode}):\n${b.all}`);
+    await seedVmWorkDisk("live-minimal", b.env.VMLIVE_WORK_DIR!, seeded);
+    const a = steps("collect");
+    const o = await interrupt(
+      "seeded-collect",
+      "SIGTERM",
+      async (run) => {
+        await run.waitFor((e) => e.type === "step-start" && e.step === "collect", 300_000);
+        // The 250 MB ISO takes over a minute to copy out of a TCG guest.
+        await sleep(15_000);
+      },
+      a,
+    );
+    expect(stepsOf(await expectNothingLeft(o, "SIGTERM", a))).toEqual([["collect", false]]);
+  });
+
+  it("SIGINT during verify in the VM", async () => {
+    const a = steps("verify,collect");
+    // At once: verify's two xorriso runs take about 2 s under TCG.
+    const o = await interrupt(
+      "seeded-verify",
+      "SIGINT",
+      command("verify", (argv) => argv[0] === "xorriso"),
+      a,
+    );
+    expect(stepsOf(await expectNothingLeft(o, "SIGINT", a))).toEqual([["verify", false]]);
+  });
+
+  it("SIGTERM during iso in the VM, while xorriso writes the ISO; then the same steps again succeed", async () => {
+    const a = steps("iso,verify,collect");
+    const o = await interrupt(
+      "seeded-iso",
+      "SIGTERM",
+      async (run) => {
+        await command(
+          "iso",
+          (argv) => argv[0] === "xorriso" && argv.some((w) => w.endsWith(".iso.partial")),
+        )(run);
+        await sleep(5_000);
+      },
+      a,
+    );
+    expect(stepsOf(await expectNothingLeft(o, "SIGTERM", a))).toEqual([["iso", false]]);
+
+    const { dir, report } = await succeeds("seeded-iso-again", a);
+    expect(stepsOf(report)).toEqual([
+      ["iso", true],
+      ["verify", true],
+      ["collect", true],
+    ]);
+    // What came over is the ISO the VM made: its checksum is the one the VM wrote into SHA256SUMS.
+    const sums = await execa("sha256sum", ["-c", "SHA256SUMS"], { cwd: dir, reject: false, all: true });
+    expect(sums.exitCode, sums.all).toBe(0);
+    expect(sums.all).toContain("live-minimal-bookworm-amd64.iso: OK");
+  });
+
+  it("SIGINT during boot in the VM; then boot again succeeds", async () => {
+    const a = steps("boot");
+    const o = await interrupt(
+      "seeded-boot",
+      "SIGINT",
+      async (run) => {
+        await command("boot", (argv) => argv[0] === "grub-mkimage")(run);
+        await sleep(1_000);
+      },
+      a,
+    );
+    expect(stepsOf(await expectNothingLeft(o, "SIGINT", a))).toEqual([["boot", false]]);
+    expect(stepsOf((await succeeds("seeded-boot-again", a)).report)).toEqual([["boot", true]]);
   });
 });

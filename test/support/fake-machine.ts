@@ -4,7 +4,7 @@
 // which test/unit/machine/fake-contract.test.ts checks against the same suite
 // the host and qemu backends pass.
 import { CommandError } from "../../src/errors.js";
-import type { ExecOptions, ExecResult, Machine } from "../../src/machine/machine.js";
+import type { CopyOptions, ExecOptions, ExecResult, Machine } from "../../src/machine/machine.js";
 
 export interface Reply {
   exitCode?: number;
@@ -19,6 +19,7 @@ type Handler = Reply | ((argv: readonly string[], opts: ExecOptions) => Reply | 
 export interface Call {
   kind: "exec" | "upload" | "download";
   argv: readonly string[];
+  /** exec: its options; upload and download: their CopyOptions (a part of ExecOptions). */
   opts?: ExecOptions;
 }
 
@@ -67,12 +68,12 @@ export class FakeMachine implements Machine {
     return result;
   }
 
-  async upload(hostPath: string, machinePath: string): Promise<void> {
-    this.calls.push({ kind: "upload", argv: [hostPath, machinePath] });
+  async upload(hostPath: string, machinePath: string, opts?: CopyOptions): Promise<void> {
+    this.calls.push({ kind: "upload", argv: [hostPath, machinePath], ...(opts && { opts }) });
   }
 
-  async download(machinePath: string, hostPath: string): Promise<void> {
-    this.calls.push({ kind: "download", argv: [machinePath, hostPath] });
+  async download(machinePath: string, hostPath: string, opts?: CopyOptions): Promise<void> {
+    this.calls.push({ kind: "download", argv: [machinePath, hostPath], ...(opts && { opts }) });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

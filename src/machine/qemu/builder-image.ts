@@ -25,6 +25,7 @@ import { acquireLock } from "../../util/file-lock.js";
 import { sha256File } from "../../util/sha256.js";
 import type { OutputSink } from "../machine.js";
 import { CUSTOMIZE_SCRIPT, hostArch, type BuilderDefinition } from "./definition.js";
+import { mkext4Argv } from "./ext4.js";
 
 /** The files of a ready builder image. */
 export interface BuilderImage {
@@ -272,20 +273,7 @@ const makeImage: ImageMaker = async (def, tmp, opts, say) => {
   const raw = path.join(tmp, "root.raw");
   // Room for the packages the builder's tools pull at run time is on the work disk, not here.
   const sizeMiB = Math.ceil(usedMiB * 1.3) + 512;
-  await run([
-    "mke2fs",
-    "-q",
-    "-t",
-    "ext4",
-    "-L",
-    "vmliveroot",
-    "-E",
-    "root_owner=0:0",
-    "-d",
-    rootfs,
-    raw,
-    `${sizeMiB}M`,
-  ]);
+  await run(mkext4Argv(raw, "vmliveroot", { from: rootfs, size: `${sizeMiB}M` }));
   await run(["rm", "-rf", "--one-file-system", rootfs]);
   const disk = path.join(tmp, "root.qcow2");
   await run(["qemu-img", "convert", "-O", "qcow2", raw, disk]);

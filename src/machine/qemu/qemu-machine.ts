@@ -9,14 +9,18 @@ import os from "node:os";
 import path from "node:path";
 import { CommandError, VerificationError } from "../../errors.js";
 import { run, startBackground, tailLines, type BackgroundProcess } from "../../process/run.js";
-import type { ExecOptions, ExecResult, Machine } from "../machine.js";
+import type { CopyOptions, ExecOptions, ExecResult, Machine } from "../machine.js";
 import { cpuProgress, treeCpuTicks } from "../../process/proc.js";
 import { shellJoin } from "../../process/quote.js";
 import { qemuArgv, type Accel } from "./args.js";
+import { mkext4Argv } from "./ext4.js";
 import type { BuilderImage } from "./builder-image.js";
 import type { BuilderDefinition } from "./definition.js";
 import { CONNECTION_DROPPED, NO_EXIT_STATUS, SshSession, type SshExecOptions } from "./ssh-session.js";
 import { PS_COLUMNS, writeDiagnostics } from "../diagnostics.js";
+
+/** The build's work area in the guest: a folder on the work disk, which vm/builder-customize.sh mounts on /work. */
+export const GUEST_WORK_AREA = "/work/build";
 
 /** What the guest prints on its serial console once sshd listens (vm/builder-customize.sh). */
 const READY_MARKER = "VMLIVE-SSHD-READY";
@@ -199,15 +203,15 @@ export class QemuMachine implements Machine {
     return this.whileRunning(argv, () => this.session().exec(argv, { ...opts, onIdle, isBusy }));
   }
 
-  upload(hostPath: string, machinePath: string): Promise<void> {
+  upload(hostPath: string, machinePath: string, opts: CopyOptions = {}): Promise<void> {
     return this.whileRunning(["upload", hostPath, `vm:${machinePath}`], () =>
-      this.session().upload(hostPath, machinePath),
+      this.session().upload(hostPath, machinePath, opts),
     );
   }
 
-  download(machinePath: string, hostPath: string): Promise<void> {
+  download(machinePath: string, hostPath: string, opts: CopyOptions = {}): Promise<void> {
     return this.whileRunning(["download", `vm:${machinePath}`, hostPath], () =>
-      this.session().download(machinePath, hostPath),
+      this.session().download(machinePath, hostPath, opts),
     );
   }
 
@@ -351,10 +355,14 @@ async function makeKeys(dir: string): Promise<Keys> {
   return { clientKey, clientPub: `${clientKey}.pub`, hostKey, hostPub: `${hostKey}.pub` };
 }
 
-/** A sparse raw disk, formatted on the host (instant with lazy init) and labelled for the guest. */
-async function makeWorkDisk(file: string, bytes: number): Promise<void> {
+/**
+ * A sparse raw disk, formatted on the host (instant with lazy init) and labelled for the guest.
+ * With `from`, the file system starts out holding that folder's contents (mke2fs -d keeps owners,
+ * modes and xattrs): the tests give a builder VM a work area made on the host that way.
+ */
+export async function makeWorkDisk(file: string, bytes: number, from?: string): Promise<void> {
   await run(["truncate", "-s", String(bytes), file]);
-  await run(["mke2fs", "-q", "-t", "ext4", "-L", "vmlivework", "-E", "root_owner=0:0", "-m", "0", file]);
+  await run(mkext4Argv(file, "vmlivework", { from, noReserve: true }));
 }
 
 /** A TCP port on 127.0.0.1 that is free right now. */

@@ -13,7 +13,7 @@ import { NodeSSH } from "node-ssh";
 import { CommandError } from "../../errors.js";
 import { run, signalExitCode, tailLines } from "../../process/run.js";
 import { sha256File } from "../../util/sha256.js";
-import type { ExecOptions, ExecResult, OutputSink } from "../machine.js";
+import type { CopyOptions, ExecOptions, ExecResult, OutputSink } from "../machine.js";
 import { killGroupCommand, PID_MARKER, remoteCommand } from "./remote-command.js";
 
 export interface SshConnectOptions {
@@ -290,41 +290,43 @@ export class SshSession implements AsyncDisposable {
 
   // ---- transfers ----
 
-  async upload(hostPath: string, remotePath: string): Promise<void> {
+  async upload(hostPath: string, remotePath: string, opts: CopyOptions = {}): Promise<void> {
+    const { signal } = opts;
     const st = await stat(hostPath).catch((err: unknown) => {
       throw new Error(`upload: cannot read ${hostPath}: ${message(err)}`, { cause: err });
     });
-    if (st.isDirectory()) return this.uploadFolder(hostPath, remotePath);
+    if (st.isDirectory()) return this.uploadFolder(hostPath, remotePath, opts);
     if (!st.isFile()) throw new Error(`upload: ${hostPath} is neither a file nor a folder`);
     const dir = path.posix.dirname(remotePath);
     const tmp = path.posix.join(
       dir,
       `.${path.posix.basename(remotePath)}.vmlive-partial-${randomBytes(4).toString("hex")}`,
     );
-    await this.exec(["mkdir", "-p", "--", dir]);
+    await this.exec(["mkdir", "-p", "--", dir], { signal });
     try {
       const [hostSum] = await Promise.all([
         sha256File(hostPath),
-        this.withSftp((sftp) => sftpCall((cb) => sftp.fastPut(hostPath, tmp, transferOptions(), cb))),
+        this.withSftp((sftp) => sftpCall((cb) => sftp.fastPut(hostPath, tmp, transferOptions(), cb)), signal),
       ]);
-      const vm = await this.remoteDigest(tmp, st.mode & 0o7777);
+      const vm = await this.remoteDigest(tmp, st.mode & 0o7777, signal);
       checkSame(`upload of ${hostPath} to vm:${remotePath}`, { size: st.size, sha256: hostSum }, vm);
-      await this.exec(["mv", "-fT", "--", tmp, remotePath]);
+      await this.exec(["mv", "-fT", "--", tmp, remotePath], { signal });
     } catch (err) {
       if (this.connected) await this.exec(["rm", "-f", "--", tmp], { check: false }).catch(() => undefined);
-      throw this.transferError(err);
+      throw this.transferError(err, signal);
     }
   }
 
-  async download(remotePath: string, hostPath: string): Promise<void> {
-    const r = await this.exec(["stat", "-L", "-c", "%f", "--", remotePath], { check: false });
+  async download(remotePath: string, hostPath: string, opts: CopyOptions = {}): Promise<void> {
+    const { signal } = opts;
+    const r = await this.exec(["stat", "-L", "-c", "%f", "--", remotePath], { check: false, signal });
     if (r.exitCode !== 0)
       throw new Error(
         `download: vm:${remotePath}: ${tailLines(r.stderr, 1) || `stat exit code ${r.exitCode}`}`,
       );
     const mode = parseInt(r.stdout.trim(), 16);
     const type = mode & 0o170000;
-    if (type === 0o040000) return this.downloadFolder(remotePath, hostPath);
+    if (type === 0o040000) return this.downloadFolder(remotePath, hostPath, opts);
     if (type !== 0o100000) throw new Error(`download: vm:${remotePath} is neither a file nor a folder`);
     const dir = path.dirname(hostPath);
     await mkdir(dir, { recursive: true });
@@ -333,9 +335,12 @@ export class SshSession implements AsyncDisposable {
       `.${path.basename(hostPath)}.vmlive-partial-${randomBytes(4).toString("hex")}`,
     );
     try {
-      await this.withSftp((sftp) => sftpCall((cb) => sftp.fastGet(remotePath, tmp, transferOptions(), cb)));
+      await this.withSftp(
+        (sftp) => sftpCall((cb) => sftp.fastGet(remotePath, tmp, transferOptions(), cb)),
+        signal,
+      );
       const [vm, hostSum, st] = await Promise.all([
-        this.remoteDigest(remotePath),
+        this.remoteDigest(remotePath, undefined, signal),
         sha256File(tmp),
         stat(tmp),
       ]);
@@ -344,7 +349,7 @@ export class SshSession implements AsyncDisposable {
       await rename(tmp, hostPath);
     } catch (err) {
       await rm(tmp, { force: true });
-      throw this.transferError(err);
+      throw this.transferError(err, signal);
     }
   }
 
@@ -352,26 +357,29 @@ export class SshSession implements AsyncDisposable {
    * Folders travel as one tar file over the same checked file transfer (size and sha256 on
    * both sides): modes and symlinks kept, files owned by root in the VM.
    */
-  private async uploadFolder(hostDir: string, remoteDir: string): Promise<void> {
+  private async uploadFolder(hostDir: string, remoteDir: string, opts: CopyOptions): Promise<void> {
     const local = await mkdtemp(path.join(os.tmpdir(), "vmlive-tar-"));
     const remoteTar = `/tmp/.vmlive-upload-${randomBytes(6).toString("hex")}.tar`;
     try {
-      await run(["tar", "-C", hostDir, "-cf", path.join(local, "folder.tar"), "."]);
-      await this.upload(path.join(local, "folder.tar"), remoteTar);
-      await this.exec([
-        "sh",
-        "-c",
-        'mkdir -p -- "$1" && tar -C "$1" --no-same-owner -xpf "$2"; s=$?; rm -f -- "$2"; exit $s',
-        "untar",
-        remoteDir,
-        remoteTar,
-      ]);
+      await run(["tar", "-C", hostDir, "-cf", path.join(local, "folder.tar"), "."], { signal: opts.signal });
+      await this.upload(path.join(local, "folder.tar"), remoteTar, opts);
+      await this.exec(
+        [
+          "sh",
+          "-c",
+          'mkdir -p -- "$1" && tar -C "$1" --no-same-owner -xpf "$2"; s=$?; rm -f -- "$2"; exit $s',
+          "untar",
+          remoteDir,
+          remoteTar,
+        ],
+        { signal: opts.signal },
+      );
     } finally {
       await rm(local, { recursive: true, force: true });
     }
   }
 
-  private async downloadFolder(remoteDir: string, hostPath: string): Promise<void> {
+  private async downloadFolder(remoteDir: string, hostPath: string, opts: CopyOptions): Promise<void> {
     const exists = await stat(hostPath).then(
       () => true,
       () => false,
@@ -386,14 +394,16 @@ export class SshSession implements AsyncDisposable {
     const local = await mkdtemp(path.join(os.tmpdir(), "vmlive-tar-"));
     const remoteTar = `/tmp/.vmlive-download-${randomBytes(6).toString("hex")}.tar`;
     try {
-      await this.exec(["tar", "-C", remoteDir, "-cf", remoteTar, "."]);
-      await this.download(remoteTar, path.join(local, "folder.tar"));
+      await this.exec(["tar", "-C", remoteDir, "-cf", remoteTar, "."], { signal: opts.signal });
+      await this.download(remoteTar, path.join(local, "folder.tar"), opts);
       await mkdir(target, { recursive: true });
-      await run(["tar", "-C", target, "--no-same-owner", "-xpf", path.join(local, "folder.tar")]);
+      await run(["tar", "-C", target, "--no-same-owner", "-xpf", path.join(local, "folder.tar")], {
+        signal: opts.signal,
+      });
       if (!exists) await rename(target, hostPath);
     } catch (err) {
       if (!exists) await rm(target, { recursive: true, force: true });
-      throw this.transferError(err);
+      throw this.transferError(err, opts.signal);
     } finally {
       await this.exec(["rm", "-f", "--", remoteTar], { check: false }).catch(() => undefined);
       await rm(local, { recursive: true, force: true });
@@ -401,9 +411,13 @@ export class SshSession implements AsyncDisposable {
   }
 
   /** Size and sha256 of a file in the VM (optionally setting its mode first). */
-  private async remoteDigest(file: string, mode?: number): Promise<{ size: number; sha256: string }> {
+  private async remoteDigest(
+    file: string,
+    mode?: number,
+    signal?: AbortSignal,
+  ): Promise<{ size: number; sha256: string }> {
     const script = `${mode === undefined ? "" : 'chmod "$2" -- "$1" && '}stat -L -c %s -- "$1" && sha256sum -- "$1"`;
-    const r = await this.exec(["sh", "-c", script, "sh", file, (mode ?? 0).toString(8)]);
+    const r = await this.exec(["sh", "-c", script, "sh", file, (mode ?? 0).toString(8)], { signal });
     const m = /^(\d+)\n\\?([0-9a-f]{64}) /.exec(r.stdout);
     if (!m)
       throw new Error(
@@ -412,7 +426,9 @@ export class SshSession implements AsyncDisposable {
     return { size: Number(m[1]), sha256: m[2]! };
   }
 
-  private transferError(err: unknown): unknown {
+  private transferError(err: unknown, signal?: AbortSignal): unknown {
+    // The transfer was stopped on purpose: the interruption is the error, not what it did to the channel.
+    if (signal?.aborted) return signal.reason;
     if (this.dropped && !(err instanceof CommandError))
       return new Error(`${CONNECTION_DROPPED} during a transfer: ${message(err)}`, { cause: err });
     return err;
@@ -423,11 +439,16 @@ export class SshSession implements AsyncDisposable {
     return this.lastError ? `${CONNECTION_DROPPED} (${this.lastError.message})` : CONNECTION_DROPPED;
   }
 
-  private async withSftp<T>(fn: (sftp: Sftp) => Promise<T>): Promise<T> {
+  private async withSftp<T>(fn: (sftp: Sftp) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    signal?.throwIfAborted();
     const sftp = (await this.ssh.requestSFTP()) as unknown as Sftp;
+    // Ending the channel fails a transfer in flight at once.
+    const stop = () => sftp.end();
+    signal?.addEventListener("abort", stop, { once: true });
     try {
       return await fn(sftp);
     } finally {
+      signal?.removeEventListener("abort", stop);
       sftp.end();
     }
   }

@@ -140,7 +140,7 @@ export async function copyOverlay(ctx: BuildContext): Promise<void> {
   ctx.log.say(`copying overlay ${rel}/ over the root filesystem`);
   await onMachine(ctx, ["rm", "-rf", "--one-file-system", dest]);
   await onMachine(ctx, ["mkdir", "-p", path.posix.dirname(dest)]);
-  await ctx.machine.upload(found.path, dest);
+  await ctx.machine.upload(found.path, dest, { signal: ctx.signal });
   await onMachine(ctx, ["tar", "-C", dest, "-cf", `${ctx.work.rootfs}${tar}`, "."]);
   // Unpacked inside the chroot: symlinks in the image (merged /usr's /bin, an absolute
   // resolv.conf link) are followed inside it, never out to the machine. Modes are kept;

@@ -49,7 +49,7 @@ async function uploadHooks(ctx: BuildContext): Promise<string[]> {
     const found = findHook(ctx.image, h.path);
     if (!found.ok) throw new Error(`hooks.${i}.path: ${found.message}`);
     const dest = `${dir}/${hookFileName(i, h.path)}`;
-    await ctx.machine.upload(found.path, dest);
+    await ctx.machine.upload(found.path, dest, { signal: ctx.signal });
     files.push(dest);
   }
   await onMachine(ctx, ["chmod", "0755", ...files], { quiet: true });

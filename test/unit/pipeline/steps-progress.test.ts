@@ -102,7 +102,40 @@ describe("a build's steps as events and log lines", () => {
     expect(r.machine.site).toBe("vm");
     await r.machine.upload("/a", "/b");
     expect(r.fake.calls.at(-1)).toEqual({ kind: "upload", argv: ["/a", "/b"] });
+    // The interruption reaches a copy through the watching wrapper (the ISO out of a builder VM).
+    const { signal } = new AbortController();
+    await r.machine.download("/c", "/d", { signal });
+    expect(r.fake.calls.at(-1)).toEqual({ kind: "download", argv: ["/c", "/d"], opts: { signal } });
     await r.machine[Symbol.asyncDispose]();
     expect(r.fake.disposed).toBe(false);
+  });
+});
+
+describe("an interruption that the last step finished through", () => {
+  it("still ends the run as interrupted, with the step recorded as done", async () => {
+    const stop = new AbortController();
+    const reason = new Error("interrupted by SIGTERM");
+    const last: Step = {
+      name: "collect",
+      summary: "copies",
+      verify: () => [],
+      // Heard the signal only after its work was done, as a copy that cannot be stopped midway.
+      run: async () => {
+        stop.abort(reason);
+      },
+    };
+    const { ctx } = stepContext({ machine: new FakeMachine() });
+    const log = new BuildLog(path.join(tempDir("vmlive-log-"), "logs", "build.log"), () => {}, LABEL, true);
+    const timings: StepTiming[] = [];
+    const err = await runSteps(
+      { ...ctx, signal: stop.signal },
+      [last],
+      timings,
+      (s) => log.forStep(s),
+      log,
+    ).catch((e: unknown) => e);
+    expect(err).toBe(reason);
+    expect(timings).toEqual([expect.objectContaining({ step: "collect", ok: true })]);
+    expect(ctx.state.done.map((d) => d.step)).toEqual(["collect"]);
   });
 });
