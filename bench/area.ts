@@ -3,7 +3,7 @@
 // emptying it for a cold run never touches the cache of other builds; a work
 // area (VMLIVE_WORK_DIR); an output folder per run; live-build's folder.
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, symlink } from "node:fs/promises";
+import { appendFile, cp, mkdir, mkdtemp, symlink } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { cacheDir } from "../src/host/dirs.js";
@@ -20,6 +20,8 @@ export interface BenchArea {
   work: string;
   /** live-build's build folder (a copy of bench/live-build). */
   liveBuild: string;
+  /** A copy of images/ and hooks/ (VMLIVE_IMAGES points at its images/), so a run may change a hook. */
+  images: string;
   /** The environment vmlive runs with. */
   env: Record<string, string>;
 }
@@ -31,9 +33,17 @@ export async function makeArea(parent = os.tmpdir()): Promise<BenchArea> {
     cache: path.join(root, "cache"),
     work: path.join(root, "work"),
     liveBuild: path.join(root, "live-build"),
-    env: { VMLIVE_CACHE_DIR: path.join(root, "cache"), VMLIVE_WORK_DIR: path.join(root, "work") },
+    images: path.join(root, "images"),
+    env: {
+      VMLIVE_CACHE_DIR: path.join(root, "cache"),
+      VMLIVE_WORK_DIR: path.join(root, "work"),
+      VMLIVE_IMAGES: path.join(root, "images"),
+    },
   };
   await mkdir(area.cache, { recursive: true });
+  // The image's shared hooks are found in hooks/ beside images/ (src/images/locate.ts).
+  await cp(path.join(REPO, "images"), area.images, { recursive: true });
+  await cp(path.join(REPO, "hooks"), path.join(root, "hooks"), { recursive: true });
   // Builder images are made once per release and are not what a cold build
   // measures: the bench's cache points at the ones already made (a VM build
   // that has none makes it there, for everyone).
@@ -41,6 +51,17 @@ export async function makeArea(parent = os.tmpdir()): Promise<BenchArea> {
   await mkdir(builders, { recursive: true });
   await symlink(builders, path.join(area.cache, "builders"));
   return area;
+}
+
+/** The hook the hook-changed run edits: live-minimal's only one. */
+export const CHANGED_HOOK = "show-env.sh";
+
+/** Edit the bench's copy of the hook as a person would: one more line of output. */
+export async function changeHook(area: BenchArea): Promise<void> {
+  await appendFile(
+    path.join(area.root, "hooks", CHANGED_HOOK),
+    `echo "  changed for the bench at ${new Date().toISOString()}"\n`,
+  );
 }
 
 /** This run's output folder (vmlive --out) and boot logs. */

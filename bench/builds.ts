@@ -10,7 +10,7 @@ import { makeArea, removeTree } from "./area.js";
 import type { RunKind } from "./kinds.js";
 import { liveBuildRun, liveBuildVersion, removeLiveBuild } from "./live-build.js";
 import type { Progress } from "./progress.js";
-import { ratios, TARGETS, type RunLine } from "./results.js";
+import { ratios, rebuildRatios, TARGETS, type RunLine } from "./results.js";
 import { vmliveRun } from "./vmlive-run.js";
 
 export interface BuildsOptions {
@@ -86,6 +86,7 @@ export async function benchBuilds(o: BuildsOptions, p: Progress): Promise<RunLin
     if (withLb)
       for (const kind of o.kinds.filter((k) => k.liveBuild)) emit(await liveBuildRun(area, kind, o.boot, p));
     for (const r of ratios(lines)) o.print(r);
+    for (const r of rebuildRatios(lines)) o.print(r);
     for (const l of lines)
       if (l.overhead !== undefined && l.overhead !== null && l.overhead > TARGETS.overhead)
         p.say(

@@ -11,6 +11,8 @@ export interface RunKind {
   vmliveArgs: readonly string[];
   /** Whether live-build has an equivalent of this kind (it has no --from). */
   liveBuild: boolean;
+  /** Change one hook script of the bench's copy of the image first (area.ts changeHook). */
+  changeHook?: boolean;
 }
 
 export const RUN_KINDS: readonly RunKind[] = [
@@ -20,6 +22,10 @@ export const RUN_KINDS: readonly RunKind[] = [
   // Stage reuse makes the warm run above reuse everything; this one redoes what live-build's warm
   // run redoes (its bootstrap stage is cached, the chroot is built again), for a like-for-like figure.
   { name: "warm-from-customize", cold: false, vmliveArgs: ["--from", "customize"], liveBuild: false },
+  // A full build again, packages cached: what a changed hook's rebuild is held against.
+  { name: "clean", cold: false, vmliveArgs: ["--clean"], liveBuild: false },
+  // One hook script edited, as someone iterating on it does: the rebuild starts at the hooks.
+  { name: "hook-changed", cold: false, vmliveArgs: [], liveBuild: false, changeHook: true },
 ];
 
 /**

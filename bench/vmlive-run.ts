@@ -7,7 +7,7 @@ import path from "node:path";
 import type { Backend } from "../src/pipeline/build.js";
 import { run, tailLines } from "../src/process/run.js";
 import type { BuildReport } from "../src/report/report.js";
-import { packageCacheDir, REPO, removeTree, runDir, type BenchArea } from "./area.js";
+import { changeHook, packageCacheDir, REPO, removeTree, runDir, type BenchArea } from "./area.js";
 import { bootOnce } from "./boot-iso.js";
 import type { RunKind } from "./kinds.js";
 import { vmliveArgv, type Progress } from "./progress.js";
@@ -24,6 +24,7 @@ export async function vmliveRun(
 ): Promise<RunLine> {
   // Cold: nothing in the package cache (the bench's own; other builds' cache is elsewhere).
   if (kind.cold) await removeTree(packageCacheDir(area));
+  if (kind.changeHook) await changeHook(area);
   const out = runDir(area, "vmlive", backend, kind.name);
   const argv = vmliveArgv([
     "build",

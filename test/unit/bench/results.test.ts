@@ -5,7 +5,7 @@ import { UsageError } from "../../../src/errors.js";
 import { defaultBackends, parseBackends } from "../../../bench/builds.js";
 import { RUN_KINDS, selectKinds } from "../../../bench/kinds.js";
 import { liveBuildStages } from "../../../bench/live-build.js";
-import { overhead, ratios, type RunLine } from "../../../bench/results.js";
+import { overhead, ratios, rebuildRatios, type RunLine } from "../../../bench/results.js";
 
 function line(o: Partial<RunLine> & Pick<RunLine, "tool" | "run">): RunLine {
   return {
@@ -82,12 +82,56 @@ describe("ratios", () => {
   });
 });
 
+describe("the changed-hook rebuild", () => {
+  it("is held against the full build with the package cache warm, per backend", () => {
+    const r = rebuildRatios([
+      line({ tool: "vmlive", run: "cold", wall_s: 300 }),
+      line({ tool: "vmlive", run: "clean", wall_s: 200 }),
+      line({ tool: "vmlive", run: "hook-changed", wall_s: 40 }),
+      line({ tool: "vmlive", backend: "vm", run: "clean", wall_s: 2000 }),
+      line({ tool: "vmlive", backend: "vm", run: "hook-changed", wall_s: 600 }),
+    ]);
+    expect(r).toEqual([
+      {
+        bench: "rebuild",
+        backend: "host",
+        run: "hook-changed",
+        of: "clean",
+        wall: 0.2,
+        target_wall: 0.25,
+        wall_met: true,
+      },
+      {
+        bench: "rebuild",
+        backend: "vm",
+        run: "hook-changed",
+        of: "clean",
+        wall: 0.3,
+        target_wall: 0.25,
+        wall_met: false,
+      },
+    ]);
+  });
+  it("says nothing when either run failed", () => {
+    expect(
+      rebuildRatios([
+        line({ tool: "vmlive", run: "clean", wall_s: 200 }),
+        line({ tool: "vmlive", run: "hook-changed", wall_s: 40, ok: false }),
+      ]),
+    ).toEqual([]);
+  });
+});
+
 describe("run kinds", () => {
   it("runs cold before warm, all by default", () => {
     expect(selectKinds(undefined).map((k) => k.name)).toEqual(RUN_KINDS.map((k) => k.name));
     expect(selectKinds(["warm", "cold"]).map((k) => k.name)).toEqual(["cold", "warm"]);
     expect(RUN_KINDS[0]?.cold).toBe(true);
     expect(RUN_KINDS[0]?.vmliveArgs).toContain("--clean");
+    // The changed hook is measured after the full build it is compared with, on its work area.
+    const names = RUN_KINDS.map((k) => k.name);
+    expect(names.indexOf("hook-changed")).toBe(names.indexOf("clean") + 1);
+    expect(RUN_KINDS.find((k) => k.name === "hook-changed")?.changeHook).toBe(true);
   });
   it("refuses an unknown kind and a warm one without cold, naming the fix", () => {
     expect(() => selectKinds(["hot"])).toThrow(UsageError);
