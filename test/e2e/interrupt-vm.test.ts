@@ -203,7 +203,7 @@ describe("interrupting a build in the builder VM", () => {
 
 // The later steps run in the work area of the shared vm-small build (test/support/vm-small.ts),
 // squash first, then customize, which squash needs. vm-small has no kernel, so its builds end with
-// squash; boot, iso, verify and collect come after, in live-minimal's work area.
+// squash; check (again), boot, iso, verify and collect follow in live-minimal's work area.
 describe("interrupting later steps inside the builder VM", () => {
   let shared: Area;
   const steps = (names: string) => ["build", IMAGE, "--steps", names, "--quiet"];
@@ -265,7 +265,7 @@ describe("interrupting later steps inside the builder VM", () => {
 // live-minimal's VM work disk is made from the shared host build's work area (test/support/vm-seeded.ts):
 // its root filesystem has a kernel, which would take over an hour to build under TCG. Last steps first,
 // as a step that runs again drops what the later ones made: each run leaves what the next one needs.
-describe("interrupting boot, iso, verify and collect inside the builder VM", () => {
+describe("interrupting check, boot, iso, verify and collect inside the builder VM", () => {
   const seeded = path.join(root, "seeded");
   const steps = (names: string): Area => ({
     image: "live-minimal",
@@ -365,5 +365,22 @@ describe("interrupting boot, iso, verify and collect inside the builder VM", () 
     );
     expect(stepsOf(await expectNothingLeft(o, "SIGINT", a))).toEqual([["boot", false]]);
     expect(stepsOf((await succeeds("seeded-boot-again", a)).report)).toEqual([["boot", true]]);
+  });
+
+  // Last of all: check coming again drops everything after it.
+  it("SIGTERM during check in the VM; then check again succeeds", async () => {
+    const a = steps("check");
+    const o = await interrupt(
+      "seeded-check",
+      "SIGTERM",
+      async (run) => {
+        // The check script's walk of the root filesystem.
+        await command("check", (argv) => argv[0] === "sh" && argv[3] === "vmlive-check")(run);
+        await sleep(1_000);
+      },
+      a,
+    );
+    expect(stepsOf(await expectNothingLeft(o, "SIGTERM", a))).toEqual([["check", false]]);
+    expect(stepsOf((await succeeds("seeded-check-again", a)).report)).toEqual([["check", true]]);
   });
 });
