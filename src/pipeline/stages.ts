@@ -36,24 +36,22 @@ import type { Step } from "./steps.js";
 import { humanBytes, parseCount } from "../steps/boot/machine-files.js";
 import { initrdNeedsTmpfsModules, machineProcessArch } from "../steps/boot/initrd.js";
 import { squashfsPath } from "../steps/squash.js";
+import { STEPS } from "../steps/index.js";
 
 /** A stage's key as state.json records it, with when it was made. */
 export interface StageRecord extends StageKey {
   at: string;
 }
 
-/** Where a build (re)starts: a step, or "hooks", inside customize after the package installation. */
-export const START_POINTS = [
-  "bootstrap",
-  "customize",
-  "hooks",
-  "check",
-  "boot",
-  "squash",
-  "iso",
-  "verify",
-  "collect",
-] as const;
+/**
+ * Where a build (re)starts: a step, or "hooks", inside customize after the package installation.
+ * A function, as the steps import this module: STEPS is read when it is called, not at load.
+ */
+export function startPoints(): string[] {
+  const names = STEPS.map((s) => s.name);
+  names.splice(names.indexOf("customize") + 1, 0, "hooks");
+  return names;
+}
 
 /** What a build does about its stages, for the steps (BuildContext.stages) and the report. */
 export interface StagePlan {
@@ -223,10 +221,10 @@ function autoStart(p: PlanInput): Start {
 }
 
 function checkStartName(from: string): void {
-  if (!(START_POINTS as readonly string[]).includes(from))
+  if (!startPoints().includes(from))
     throw new UsageError(
       `--from ${from}: no step or start point of that name`,
-      `start at one of ${START_POINTS.join(", ")} (hooks: inside customize, after the package installation)`,
+      `start at one of ${startPoints().join(", ")} (hooks: inside customize, after the package installation)`,
     );
 }
 

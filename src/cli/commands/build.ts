@@ -11,7 +11,7 @@ import {
   type ProgressMode,
 } from "../../report/progress/progress.js";
 import { summaryTable } from "../../report/progress/summary-table.js";
-import { checkFrom, START_POINTS } from "../../pipeline/stages.js";
+import { checkFrom, startPoints } from "../../pipeline/stages.js";
 import { STEPS } from "../../steps/index.js";
 import { interrupted } from "../interrupt.js";
 import { processIo, type Io } from "../io.js";
@@ -124,7 +124,7 @@ export function buildCommand(io: Io): CommandModule<object, Args> {
               type: "string",
               requiresArg: true,
               describe:
-                `start at this step (${START_POINTS.join(", ")}; hooks: inside customize, after the ` +
+                `start at this step (${startPoints().join(", ")}; hooks: inside customize, after the ` +
                 "package installation) and run every step after it, reusing what the kept work area holds " +
                 "before it (its snapshots of bootstrap and packages); without it a full build starts after " +
                 "the last stage whose key is unchanged (see docs/stages.md)",
