@@ -26,7 +26,12 @@ afterAll(() => rmSync(logDir, { recursive: true, force: true }));
 const boot = () =>
   startBuilder({ release: "bookworm", accel: "auto", logDir, say: (m) => console.log(`vmlive: ${m}`) });
 
-machineContract("QemuMachine (bookworm builder)", boot, { realCommands: true, files: true, onIdle: true });
+machineContract("QemuMachine (bookworm builder)", boot, {
+  realCommands: true,
+  files: true,
+  onIdle: true,
+  slowCopies: true,
+});
 
 describe("the builder VM", () => {
   let vm: QemuMachine;

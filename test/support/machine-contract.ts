@@ -8,6 +8,7 @@
 // order) and disposed by the last one. The commands are fixed so that a fake
 // can script its answers to them (see test/unit/machine/fake-contract.test.ts).
 import { createHash, randomBytes, randomInt } from "node:crypto";
+import { existsSync } from "node:fs";
 import {
   chmod,
   lstat,
@@ -33,6 +34,8 @@ export interface ContractCaps {
   files: boolean;
   /** exec accepts run()'s extra `onIdle` option and calls it before the watchdog kills the command. */
   onIdle?: boolean;
+  /** A 20 MB copy takes seconds (a builder VM), so it can be stopped while it runs. */
+  slowCopies?: boolean;
 }
 
 /** Commands the suite runs whose replies a fake has to script (the rest need a real machine). */
@@ -94,6 +97,7 @@ export function machineContract(name: string, make: () => Promise<Machine>, caps
   const real = it.skipIf(!caps.realCommands);
   const files = it.skipIf(!(caps.files && caps.realCommands));
   const idle = it.skipIf(!(caps.realCommands && caps.onIdle));
+  const slowCopies = it.skipIf(!(caps.files && caps.realCommands && caps.slowCopies));
 
   describe(`Machine contract: ${name}`, () => {
     let m: Machine;
@@ -352,6 +356,41 @@ export function machineContract(name: string, make: () => Promise<Machine>, caps
         console.info(
           `[${name}] 20 MB upload ${up.toFixed(2)} s (${(20 / up).toFixed(1)} MB/s), download ${down.toFixed(2)} s (${(20 / down).toFixed(1)} MB/s)`,
         );
+      },
+      300_000,
+    );
+
+    files(
+      "a copy stopped before it starts rejects with the signal's reason and writes nothing",
+      async () => {
+        const src = path.join(hostDir, "early.bin");
+        await writeFile(src, randomBytes(MB));
+        const reason = new Error("stopped by the test");
+        const remote = `${vmDir}/early/early.bin`;
+        await expect(m.upload(src, remote, { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+        expect((await exec(["ls", "-A", vmDir])).stdout.split("\n")).not.toContain("early");
+        await m.upload(src, remote);
+        const back = path.join(hostDir, "early", "early.bin");
+        await expect(m.download(remote, back, { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+        expect(existsSync(back)).toBe(false);
+      },
+      120_000,
+    );
+
+    slowCopies(
+      "a download stopped while it runs rejects with the signal's reason and leaves no partial file",
+      async () => {
+        const data = randomBytes(20 * MB);
+        const src = path.join(hostDir, "stopped.bin");
+        await writeFile(src, data);
+        const remote = `${vmDir}/stopped/stopped.bin`;
+        await m.upload(src, remote);
+        const reason = new Error("stopped by the test");
+        const back = path.join(hostDir, "stopped", "stopped.bin");
+        const stop = new AbortController();
+        setTimeout(() => stop.abort(reason), 500);
+        await expect(m.download(remote, back, { signal: stop.signal })).rejects.toBe(reason);
+        expect(await readdir(path.dirname(back))).toEqual([]);
       },
       300_000,
     );

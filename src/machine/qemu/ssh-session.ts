@@ -292,6 +292,7 @@ export class SshSession implements AsyncDisposable {
 
   async upload(hostPath: string, remotePath: string, opts: CopyOptions = {}): Promise<void> {
     const { signal } = opts;
+    signal?.throwIfAborted();
     const st = await stat(hostPath).catch((err: unknown) => {
       throw new Error(`upload: cannot read ${hostPath}: ${message(err)}`, { cause: err });
     });
@@ -302,8 +303,8 @@ export class SshSession implements AsyncDisposable {
       dir,
       `.${path.posix.basename(remotePath)}.vmlive-partial-${randomBytes(4).toString("hex")}`,
     );
-    await this.exec(["mkdir", "-p", "--", dir], { signal });
     try {
+      await this.exec(["mkdir", "-p", "--", dir], { signal });
       const [hostSum] = await Promise.all([
         sha256File(hostPath),
         this.withSftp((sftp) => sftpCall((cb) => sftp.fastPut(hostPath, tmp, transferOptions(), cb)), signal),
@@ -319,7 +320,12 @@ export class SshSession implements AsyncDisposable {
 
   async download(remotePath: string, hostPath: string, opts: CopyOptions = {}): Promise<void> {
     const { signal } = opts;
-    const r = await this.exec(["stat", "-L", "-c", "%f", "--", remotePath], { check: false, signal });
+    signal?.throwIfAborted();
+    const r = await this.exec(["stat", "-L", "-c", "%f", "--", remotePath], { check: false, signal }).catch(
+      (err: unknown) => {
+        throw this.transferError(err, signal);
+      },
+    );
     if (r.exitCode !== 0)
       throw new Error(
         `download: vm:${remotePath}: ${tailLines(r.stderr, 1) || `stat exit code ${r.exitCode}`}`,
