@@ -20,8 +20,6 @@ export interface BenchArea {
   work: string;
   /** live-build's build folder (a copy of bench/live-build). */
   liveBuild: string;
-  /** A copy of images/ and hooks/ (VMLIVE_IMAGES points at its images/), so a run may change a hook. */
-  images: string;
   /** The environment vmlive runs with. */
   env: Record<string, string>;
 }
@@ -33,7 +31,6 @@ export async function makeArea(parent = os.tmpdir()): Promise<BenchArea> {
     cache: path.join(root, "cache"),
     work: path.join(root, "work"),
     liveBuild: path.join(root, "live-build"),
-    images: path.join(root, "images"),
     env: {
       VMLIVE_CACHE_DIR: path.join(root, "cache"),
       VMLIVE_WORK_DIR: path.join(root, "work"),
@@ -41,8 +38,9 @@ export async function makeArea(parent = os.tmpdir()): Promise<BenchArea> {
     },
   };
   await mkdir(area.cache, { recursive: true });
-  // The image's shared hooks are found in hooks/ beside images/ (src/images/locate.ts).
-  await cp(path.join(REPO, "images"), area.images, { recursive: true });
+  // A copy of images/ and hooks/ (VMLIVE_IMAGES points at it), so a run may change a hook; the
+  // image's shared hooks are found in hooks/ beside images/ (src/images/locate.ts).
+  await cp(path.join(REPO, "images"), area.env.VMLIVE_IMAGES!, { recursive: true });
   await cp(path.join(REPO, "hooks"), path.join(root, "hooks"), { recursive: true });
   // Builder images are made once per release and are not what a cold build
   // measures: the bench's cache points at the ones already made (a VM build

@@ -48,6 +48,9 @@ export interface Machine extends AsyncDisposable {
 }
 
 export interface CopyOptions {
-  /** Aborted: the copy stops (what it wrote so far is removed) and rejects with the signal's reason. */
+  /**
+   * Aborted: the copy rejects with the signal's reason. A builder VM's copy stops midway and removes
+   * what it wrote; the host's (a local copy, over in moments) hears it before and after copying.
+   */
   signal?: AbortSignal;
 }

@@ -21,6 +21,7 @@ import {
   sessionProcesses,
   startDetached,
   type Detached,
+  halfWritten,
 } from "../support/interrupt.js";
 import { liveMinimal } from "../support/live-minimal.js";
 import { tempDir } from "../support/tmp.js";
@@ -119,7 +120,7 @@ async function expectNothingLeft(
   expect(existsSync(disk)).toBe(true);
   const fsck = await execa("e2fsck", ["-n", "-f", disk], { reject: false, all: true });
   expect(fsck.exitCode, fsck.all).toBe(0);
-  expect(await halfWritten(disk)).toEqual([]);
+  expect(await halfWritten((sub) => namesOnDisk(disk, path.posix.join(GUEST_WORK_AREA, sub)))).toEqual([]);
   return report;
 }
 
@@ -132,17 +133,6 @@ async function namesOnDisk(disk: string, dir: string): Promise<string[]> {
     .split("\n")
     .map((l) => l.split("/")[5])
     .filter((n): n is string => n !== undefined && n !== "" && n !== "." && n !== "..");
-}
-
-/** Files of the work area's own folders (not the rootfs) left under a temporary name. */
-async function halfWritten(disk: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const sub of ["", "/out", "/iso/live"]) {
-    const dir = `${GUEST_WORK_AREA}${sub}`;
-    for (const n of await namesOnDisk(disk, dir))
-      if (/\.(partial|tmp|vmlive-new)$/.test(n)) found.push(`${dir}/${n}`);
-  }
-  return found;
 }
 
 const qemuIn = async (run: Detached) =>

@@ -116,6 +116,18 @@ function ended(pid: number): boolean {
   }
 }
 
+/**
+ * Files of a work area's own folders (not the rootfs) still under a temporary name (`.partial`,
+ * `.tmp`, `.vmlive-new`), as "SUB/NAME"; `namesIn(SUB)` lists a folder, "" being the area itself.
+ */
+export async function halfWritten(namesIn: (sub: string) => string[] | Promise<string[]>): Promise<string[]> {
+  const found: string[] = [];
+  for (const sub of ["", "out", "iso/live"])
+    for (const n of await namesIn(sub))
+      if (/\.(partial|tmp|vmlive-new)$/.test(n)) found.push(path.posix.join(sub, n));
+  return found;
+}
+
 /** Mount points in /proc/mounts at or below any of `dirs` (its octal escapes decoded). */
 export function mountsBelow(dirs: readonly string[]): string[] {
   return readFileSync("/proc/mounts", "utf8")
