@@ -45,6 +45,30 @@ export interface Machine extends AsyncDisposable {
   upload(hostPath: string, machinePath: string, opts?: CopyOptions): Promise<void>;
   /** Copy a file or folder from the machine to the host. */
   download(machinePath: string, hostPath: string, opts?: CopyOptions): Promise<void>;
+  /**
+   * Snapshots of the image's root filesystem that the machine keeps itself, below the file system
+   * (the builder VM: qcow2 layers). Without it, the snapshots are copies in the work area.
+   */
+  readonly rootfsSnapshots?: RootfsSnapshots;
+}
+
+export interface RootfsSnapshotInfo {
+  name: string;
+  key: string;
+  /** When it was taken, ISO 8601. */
+  taken: string;
+}
+
+/** The snapshots of the one root filesystem at `path` (src/pipeline/snapshots.ts says what each does). */
+export interface RootfsSnapshots {
+  readonly path: string;
+  list(): Promise<RootfsSnapshotInfo[]>;
+  /** `what`: how it was kept, for the log ("qcow2 layer L-3.qcow2"); `bytes`: what it takes. */
+  take(name: string, key: string): Promise<{ seconds: number; bytes: number; what: string }>;
+  restore(name: string): Promise<void>;
+  drop(name: string): Promise<void>;
+  /** Make the root filesystem empty, for a bootstrap. */
+  empty(): Promise<void>;
 }
 
 export interface CopyOptions {
@@ -53,4 +77,9 @@ export interface CopyOptions {
    * what it wrote; the host's (a local copy, over in moments) hears it before and after copying.
    */
   signal?: AbortSignal;
+  /**
+   * A download's sha256 as the machine already made it (collect's checksums): a builder VM checks the
+   * copy against it instead of reading the whole file there once more to hash it.
+   */
+  sha256?: string;
 }

@@ -3,7 +3,7 @@
 // With a CommandClock it also times the machine's work, so the report can
 // tell the machine's time (debootstrap, apt, mksquashfs ...) from vmlive's
 // own (planning, logging, SSH round trips, waiting between commands).
-import type { Machine } from "./machine.js";
+import type { Machine, RootfsSnapshots } from "./machine.js";
 
 /** What the machine was busy with: how many operations, and the wall time during which at least one ran. */
 export interface CommandTotals {
@@ -70,7 +70,20 @@ export function watchExecs(
     // Copies are the machine's work too (the ISO coming back from a builder VM).
     upload: (from, to, opts) => clock.time(() => m.upload(from, to, opts)),
     download: (from, to, opts) => clock.time(() => m.download(from, to, opts)),
+    rootfsSnapshots: m.rootfsSnapshots && timedSnapshots(m.rootfsSnapshots, clock),
     // Watching a machine does not own it: whoever started it disposes of it.
     [Symbol.asyncDispose]: async () => undefined,
+  };
+}
+
+/** The machine's snapshot operations are its work too. */
+function timedSnapshots(s: RootfsSnapshots, clock: CommandClock): RootfsSnapshots {
+  return {
+    path: s.path,
+    list: () => clock.time(() => s.list()),
+    take: (name, key) => clock.time(() => s.take(name, key)),
+    restore: (name) => clock.time(() => s.restore(name)),
+    drop: (name) => clock.time(() => s.drop(name)),
+    empty: () => clock.time(() => s.empty()),
   };
 }

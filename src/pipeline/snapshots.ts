@@ -1,10 +1,11 @@
-// Copies of the root filesystem kept in the work area (WORK/snapshots/NAME,
-// its key in NAME.key), so a rebuild can start after the stage that made
-// one. Everything goes through machine.exec, so the host and the builder VM
-// do it the same way. `cp -a` keeps owners, modes, timestamps, xattrs, hard
-// links, symlinks and device nodes; --reflink=auto makes it a cheap clone on
-// file systems that can (btrfs, xfs) and a plain copy elsewhere.
-import type { Machine } from "../machine/machine.js";
+// Snapshots of the root filesystem, so a rebuild can start after the stage
+// that made one. A machine that keeps them itself below the file system (the
+// builder VM: qcow2 layers, src/machine/qemu/rootfs-layers.ts) does so;
+// elsewhere (this host) they are copies in the work area (WORK/snapshots/NAME,
+// its key in NAME.key), made through machine.exec. `cp -a` keeps owners,
+// modes, timestamps, xattrs, hard links, symlinks and device nodes;
+// --reflink=auto makes it a cheap clone on file systems that can (btrfs, xfs).
+import type { Machine, RootfsSnapshots } from "../machine/machine.js";
 import { humanBytes } from "../steps/boot/machine-files.js";
 import type { WorkPaths } from "./context.js";
 import { fmtSeconds } from "./runner.js";
@@ -33,6 +34,12 @@ export const snapshotPath = (work: WorkPaths, name: SnapshotName) => `${snapshot
 
 const LONG = { timeoutMs: 2 * 60 * 60_000 };
 
+/** The machine's own snapshots when they are of this work area's root filesystem. */
+function kept(e: SnapshotEnv): RootfsSnapshots | undefined {
+  const s = e.machine.rootfsSnapshots;
+  return s && s.path === e.work.rootfs ? s : undefined;
+}
+
 // $1 the snapshot folder; then the names. Prints NAME KEY EPOCH for each snapshot whose folder and key exist.
 const LIST_SCRIPT = [
   'd="$1"; shift',
@@ -42,6 +49,15 @@ const LIST_SCRIPT = [
 
 /** The snapshots in the work area with their keys; a half-written one (no key, or NAME.tmp) is not listed. */
 export async function listSnapshots(e: SnapshotEnv): Promise<SnapshotInfo[]> {
+  const k = kept(e);
+  if (k) {
+    // Copies a vmlive before the machine kept its own snapshots left in the work area are of no use.
+    await e.machine.exec(["rm", "-rf", "--one-file-system", "--", snapshotsDir(e.work)], {
+      ...LONG,
+      signal: e.signal,
+    });
+    return (await k.list()).filter((s): s is SnapshotInfo => SNAPSHOTS.includes(s.name as SnapshotName));
+  }
   const r = await e.machine.exec(
     ["sh", "-c", LIST_SCRIPT, "vmlive-snapshots", snapshotsDir(e.work), ...SNAPSHOTS],
     {
@@ -74,6 +90,15 @@ export async function takeSnapshot(
   name: SnapshotName,
   key: string,
 ): Promise<{ seconds: number; bytes: number }> {
+  const k = kept(e);
+  if (k) {
+    e.signal?.throwIfAborted();
+    const r = await k.take(name, key);
+    e.say(
+      `snapshot ${name}: ${r.what}, ${humanBytes(r.bytes)}, in ${fmtSeconds(r.seconds)} (key ${key.slice(0, 12)})`,
+    );
+    return r;
+  }
   const dir = snapshotPath(e.work, name);
   const o = { ...LONG, signal: e.signal };
   await dropSnapshot(e, name);
@@ -96,9 +121,14 @@ export async function takeSnapshot(
 export async function restoreSnapshot(e: SnapshotEnv, name: SnapshotName): Promise<number> {
   const o = { ...LONG, signal: e.signal };
   const t0 = Date.now();
-  // --one-file-system: never into anything mounted below the rootfs.
-  await e.machine.exec(["rm", "-rf", "--one-file-system", "--", e.work.rootfs], o);
-  await e.machine.exec(["cp", "-a", "--reflink=auto", "--", snapshotPath(e.work, name), e.work.rootfs], o);
+  const k = kept(e);
+  if (k) {
+    e.signal?.throwIfAborted();
+    await k.restore(name);
+  } else {
+    await emptyRootfs(e);
+    await e.machine.exec(["cp", "-a", "--reflink=auto", "--", snapshotPath(e.work, name), e.work.rootfs], o);
+  }
   const seconds = (Date.now() - t0) / 1000;
   e.say(`restored the rootfs from snapshot ${name} in ${fmtSeconds(seconds)}`);
   return seconds;
@@ -106,8 +136,21 @@ export async function restoreSnapshot(e: SnapshotEnv, name: SnapshotName): Promi
 
 /** Remove a snapshot: its key first, so a half-removed one is never taken for a whole one. */
 export async function dropSnapshot(e: SnapshotEnv, name: SnapshotName): Promise<void> {
+  const k = kept(e);
+  if (k) return k.drop(name);
   const dir = snapshotPath(e.work, name);
   const o = { ...LONG, signal: e.signal };
   await e.machine.exec(["rm", "-f", "--", `${dir}.key`], o);
   await e.machine.exec(["rm", "-rf", "--one-file-system", "--", dir, `${dir}.tmp`], o);
+}
+
+/** Make the root filesystem empty (before a bootstrap). */
+export async function emptyRootfs(e: SnapshotEnv): Promise<void> {
+  const k = kept(e);
+  if (k) return k.empty();
+  // --one-file-system: never into anything mounted below the rootfs.
+  await e.machine.exec(["rm", "-rf", "--one-file-system", "--", e.work.rootfs], {
+    ...LONG,
+    signal: e.signal,
+  });
 }

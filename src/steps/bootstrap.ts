@@ -12,6 +12,7 @@ import { binfmtHandlerFor, BINFMT_DIR, parseBinfmtHandler, qemuUserEnv } from ".
 import { findInImage } from "../images/files.js";
 import type { OutputSink } from "../machine/machine.js";
 import type { BuildContext } from "../pipeline/context.js";
+import { emptyRootfs } from "../pipeline/snapshots.js";
 import type { Step } from "../pipeline/steps.js";
 import { verifyKeyring } from "./inputs.js";
 
@@ -242,7 +243,7 @@ async function run(ctx: BuildContext): Promise<void> {
   );
   const waits = b.tool === "debootstrap" ? DEBOOTSTRAP_MIRROR_WAITS_MS : [];
   for (let attempt = 1; ; attempt++) {
-    await ctx.machine.exec(["rm", "-rf", "--one-file-system", "--", ctx.work.rootfs], opts);
+    await emptyRootfs({ machine: ctx.machine, work: ctx.work, signal: ctx.signal, say: ctx.log.say });
     const scan = failureScanner(ctx.log.output);
     try {
       await ctx.machine.exec(argv, {

@@ -34,9 +34,9 @@ export const collectStep: Step = {
     for (const name of [...names, "SHA256SUMS"]) {
       const local = path.join(ctx.outDir, name);
       ctx.log.say(`copying ${name} to ${ctx.outDir}`);
-      await machine.download(`${work.out}/${name}`, local, { signal });
-      const sha256 = await sha256File(local);
       const want = expected.get(name);
+      await machine.download(`${work.out}/${name}`, local, { signal, sha256: want });
+      const sha256 = await sha256File(local);
       if (want && want !== sha256)
         throw new VerificationError(
           `${name} arrived damaged: sha256 ${sha256} on the host, ${want} in the machine`,

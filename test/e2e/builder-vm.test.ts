@@ -1,6 +1,6 @@
 // The builder VM for real: boot it (making the cached builder image first if
 // needed), drive it over SSH, and tear it down. Slow under TCG: e2e only.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtempSync, rmSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import net from "node:net";
@@ -8,7 +8,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CommandError } from "../../src/errors.js";
-import { QemuMachine } from "../../src/machine/qemu/qemu-machine.js";
+import { GUEST_ROOTFS, QemuMachine, rootfsLayersDir } from "../../src/machine/qemu/qemu-machine.js";
+import type { LayerManifest } from "../../src/machine/qemu/rootfs-layers.js";
 import { startBuilder } from "../../src/machine/qemu/start-builder.js";
 import {
   CONNECTION_DROPPED,
@@ -162,12 +163,155 @@ describe("the builder VM", () => {
     });
   });
 
+  describe("downloads of big files on the work disk, read off the disk image", () => {
+    const big = "/work/build/out/big.bin";
+    /** Run `f` with an empty host folder to download into, removed afterwards. */
+    const intoFolder = async (f: (dir: string) => Promise<void>) => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), "vmlive-e2e-disk-read-"));
+      try {
+        await f(dir);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    };
+
+    it("arrive whole, checked against the guest's sha256, without SFTP", async () => {
+      await vm.exec(["sh", "-c", 'mkdir -p "${1%/*}" && head -c 50000000 /dev/urandom > "$1"', "mk", big]);
+      const want = (await vm.exec(["sha256sum", big])).stdout.split(" ")[0];
+      await intoFolder(async (dir) => {
+        const before = vm.bytesReadOffWorkDisk;
+        await vm.download(big, path.join(dir, "big.bin"));
+        expect(vm.bytesReadOffWorkDisk - before).toBe(50_000_000);
+        expect(
+          execFileSync("sha256sum", [path.join(dir, "big.bin")], { encoding: "utf8" }).split(" ")[0],
+        ).toBe(want);
+        // The file system is thawed again: the guest can write to it.
+        await vm.exec(["sh", "-c", 'echo more >> "$1"', "append", big]);
+        expect(readdirSync(dir)).toEqual(["big.bin"]);
+      });
+    });
+
+    it("are checked against the sha256 the caller gives, and refused when it does not match", async () => {
+      await intoFolder(async (dir) => {
+        const want = (await vm.exec(["sha256sum", big])).stdout.split(" ")[0]!;
+        await vm.download(big, path.join(dir, "ok.bin"), { sha256: want });
+        const wrong = want.replace(/^./, (c) => (c === "0" ? "1" : "0"));
+        await expect(vm.download(big, path.join(dir, "bad.bin"), { sha256: wrong })).rejects.toThrow(
+          /is corrupt/,
+        );
+        expect(readdirSync(dir)).toEqual(["ok.bin"]);
+      });
+    });
+
+    it("stop when aborted, leaving no partial file and the file system thawed", async () => {
+      await intoFolder(async (dir) => {
+        const ac = new AbortController();
+        const copy = vm.download(big, path.join(dir, "big.bin"), { signal: ac.signal });
+        setTimeout(() => ac.abort(new Error("stopped by the test")), 300);
+        await expect(copy).rejects.toThrow("stopped by the test");
+        expect(readdirSync(dir)).toEqual([]);
+        await vm.exec(["sh", "-c", 'echo more >> "$1" && rm -f "$1"', "append", big], { timeoutMs: 30_000 });
+      });
+    });
+  });
+
   it("is gone after disposal: no qemu, no keys, no disks", async () => {
     const runDir = path.dirname(vm.sshTarget().privateKeyPath);
     const before = connectOptions({ readyTimeoutMs: 3_000 });
     await vm[Symbol.asyncDispose]();
     expect(existsSync(runDir)).toBe(false);
     await expect(SshSession.connect(before)).rejects.toThrow();
+  });
+});
+
+describe("the root filesystem's qcow2 snapshots, kept beside the work disk", () => {
+  const area = mkdtempSync(path.join(os.tmpdir(), "vmlive-e2e-layers-"));
+  afterAll(() => rmSync(area, { recursive: true, force: true }));
+  const workDisk = path.join(area, "work.raw");
+  const layersDir = rootfsLayersDir(workDisk);
+  const start = () =>
+    startBuilder({
+      release: "bookworm",
+      accel: "auto",
+      logDir,
+      workDisk,
+      say: (m) => console.log(`vmlive: ${m}`),
+    });
+  /** The root filesystem's files (name=content), sorted. */
+  const files = async (vm: QemuMachine) =>
+    (
+      await vm.exec([
+        "sh",
+        "-c",
+        'cd "$1" && for f in *; do [ -e "$f" ] && echo "$f=$(cat "$f")"; done; true',
+        "ls",
+        GUEST_ROOTFS,
+      ])
+    ).stdout
+      .split("\n")
+      .filter(Boolean);
+  const write = (vm: QemuMachine, name: string, text: string) =>
+    vm.exec(["sh", "-c", 'printf %s "$2" > "$1"', "write", `${GUEST_ROOTFS}/${name}`, text]);
+  const layerFiles = () =>
+    readdirSync(layersDir)
+      .filter((f) => f.startsWith("L-"))
+      .sort();
+
+  it("takes snapshots without copying, keeps them across VMs, and restores each", async () => {
+    {
+      await using vm = await start();
+      const s = vm.rootfsSnapshots;
+      expect(s.path).toBe(GUEST_ROOTFS);
+      expect((await vm.exec(["findmnt", "-n", "-o", "SOURCE", GUEST_ROOTFS])).stdout).toMatch(
+        /^\/dev\/vd[c-z]\n$/,
+      );
+      await s.empty();
+      expect(await files(vm)).toEqual([]);
+      await write(vm, "a", "one");
+      const taken = await s.take("bootstrap", "k1");
+      expect(taken.what).toMatch(/^qcow2 layer L-\d+\.raw$/);
+      await write(vm, "a", "two");
+      await write(vm, "b", "two");
+      await s.take("packages", "k2");
+      await write(vm, "c", "three");
+      expect((await s.list()).map((x) => `${x.name}:${x.key}`)).toEqual(["bootstrap:k1", "packages:k2"]);
+    }
+    // Only what layers.json reaches is left: the base, the packages layer and the active one.
+    const manifest = JSON.parse(readFileSync(path.join(layersDir, "layers.json"), "utf8")) as LayerManifest;
+    expect(layerFiles()).toEqual(Object.keys(manifest.layers).sort());
+    expect(layerFiles()).toHaveLength(3);
+    const chain = execFileSync(
+      "qemu-img",
+      ["info", "--backing-chain", "-U", path.join(layersDir, manifest.active)],
+      {
+        encoding: "utf8",
+      },
+    );
+    expect(chain.match(/^image: /gm)).toHaveLength(3);
+    {
+      await using vm = await start();
+      expect(await files(vm)).toEqual(["a=two", "b=two", "c=three"]);
+      await vm.rootfsSnapshots.restore("packages");
+      expect(await files(vm)).toEqual(["a=two", "b=two"]);
+      await write(vm, "d", "four");
+    }
+    {
+      await using vm = await start();
+      expect(await files(vm)).toEqual(["a=two", "b=two", "d=four"]);
+      await vm.rootfsSnapshots.restore("bootstrap");
+      expect(await files(vm)).toEqual(["a=one"]);
+      // Restoring one snapshot leaves the other as it was.
+      expect((await vm.rootfsSnapshots.list()).map((x) => x.name)).toEqual(["bootstrap", "packages"]);
+      await vm.rootfsSnapshots.drop("packages");
+      await vm.rootfsSnapshots.empty();
+      expect(await files(vm)).toEqual([]);
+      expect((await vm.exec(["ls", "-A", GUEST_ROOTFS])).stdout).toBe("");
+    }
+    // The bootstrap snapshot is still kept; the dropped packages layer is gone.
+    const after = JSON.parse(readFileSync(path.join(layersDir, "layers.json"), "utf8")) as LayerManifest;
+    expect(Object.keys(after.snapshots)).toEqual(["bootstrap"]);
+    expect(layerFiles()).toEqual(Object.keys(after.layers).sort());
+    expect(layerFiles()).toHaveLength(2);
   });
 });
 

@@ -1,8 +1,8 @@
 // Snapshots of a root filesystem for real on this host: a small tree with
 // what a Debian root holds (owners, setuid, hard links, symlinks, device
 // nodes, a fifo, xattrs, a sparse file, timestamps) is copied to a snapshot
-// and restored over a changed rootfs by the same commands the builder VM
-// runs; `find -printf`, stat and the xattrs must come back as they were.
+// and restored over a changed rootfs by the commands the host backend runs
+// (the builder VM keeps qcow2 layers instead, test/e2e/builder-vm.test.ts); `find -printf`, stat and the xattrs must come back as they were.
 // Needs root (chown, mknod).
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";

@@ -3,8 +3,9 @@
 // filesystem with a kernel takes about 75 minutes to build under TCG, and
 // the steps after squash (boot, iso, verify, collect) need one. The disk is
 // made the way vmlive makes its work disks, with the host work area copied in
-// (its root filesystem, ISO tree, inputs, GRUB images and state); those steps
-// then run in the VM for real.
+// (its ISO tree, inputs, GRUB images and state), and the root filesystem on
+// the base disk of the VM's root filesystem layers; those steps then run in
+// the VM for real.
 import { execa } from "execa";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -13,10 +14,14 @@ import path from "node:path";
 import { hostWorkDir } from "../../src/pipeline/build.js";
 import { stateFile } from "../../src/pipeline/state.js";
 import { definitionFor } from "../../src/machine/qemu/definition.js";
-import { GUEST_WORK_AREA, makeWorkDisk } from "../../src/machine/qemu/qemu-machine.js";
+import { GUEST_WORK_AREA, makeWorkDisk, rootfsLayersDir } from "../../src/machine/qemu/qemu-machine.js";
+import { seedLayers } from "../../src/machine/qemu/rootfs-layers.js";
 
-/** What of the host work area stays out: the stage snapshots (not read from boot on), and the state, rewritten. */
-const LEFT_OUT = ["snapshots", "state.json"];
+/**
+ * What of the host work area stays off the work disk: the stage snapshots (not read from boot on), the
+ * state (rewritten), and the root filesystem, which goes on a disk of its own as the VM keeps it.
+ */
+const LEFT_OUT = ["snapshots", "state.json", "rootfs"];
 
 /**
  * Make the VM work disk of IMAGE (amd64, bookworm builder) below `vmWorkRoot` from its host work area below
@@ -40,7 +45,9 @@ export async function seedVmWorkDisk(
     // The state names files by their path on the machine: the host's work area becomes the guest's.
     const state = readFileSync(stateFile(from), "utf8").split(from).join(GUEST_WORK_AREA);
     writeFileSync(stateFile(area), state);
-    await makeWorkDisk(disk, definitionFor("bookworm", "amd64").work_disk, staging);
+    const bytes = definitionFor("bookworm", "amd64").work_disk;
+    await makeWorkDisk(disk, bytes, staging);
+    await seedLayers(rootfsLayersDir(disk), bytes, path.join(from, "rootfs"));
   } finally {
     await rm(staging, { recursive: true, force: true });
   }

@@ -2,6 +2,8 @@
 // that tests can read it. Direct kernel boot, virtio disks, user-mode
 // networking with SSH forwarded from 127.0.0.1 only, keys through fw_cfg.
 
+import { serialOf } from "./rootfs-layers.js";
+
 export type Accel = "kvm" | "tcg";
 
 export interface VmSpec {
@@ -14,6 +16,10 @@ export interface VmSpec {
   /** Root overlay (qcow2) and work disk (raw), in that order: /dev/vda and /dev/vdb in the guest. */
   rootDisk: string;
   workDisk: string;
+  /** The root filesystem's disks (rootfs-layers.ts), after those two, each with serial vmlive-ID. */
+  rootfsDisks: readonly { id: string; file: string; format: "qcow2" | "raw" }[];
+  /** qemu's monitor (QMP) on this unix socket. */
+  qmpSocket: string;
   sshPort: number;
   /** Files handed to the guest as /sys/firmware/qemu_fw_cfg/by_name/opt/vmlive/NAME/raw. */
   fwCfg: Readonly<Record<string, string>>;
@@ -59,11 +65,13 @@ export function qemuArgv(s: VmSpec): string[] {
     s.initrd,
     "-append",
     `console=${console} root=/dev/vda rw quiet net.ifnames=0 mitigations=off`,
+    // Every disk is a -device, in this order, so PCI slots and the guest's names follow it: the
+    // root overlay is vda, the work disk vdb (an if=virtio drive would be placed after them all).
     // cache=unsafe: the root overlay is thrown away; the work disk is synced by the guest's poweroff.
-    "-drive",
-    `file=${esc(s.rootDisk)},if=virtio,format=qcow2,cache=unsafe,discard=unmap`,
-    "-drive",
-    `file=${esc(s.workDisk)},if=virtio,format=raw,cache=writeback,discard=unmap`,
+    ...disk("root", s.rootDisk, "qcow2", "unsafe"),
+    ...disk("work", s.workDisk, "raw", "writeback"),
+    // The root filesystem's disks are kept between runs like the work disk.
+    ...s.rootfsDisks.flatMap((d) => disk(d.id, d.file, d.format, "writeback", serialOf(d.id))),
     "-netdev",
     `user,id=n0,hostfwd=tcp:127.0.0.1:${s.sshPort}-:22`,
     "-device",
@@ -74,8 +82,20 @@ export function qemuArgv(s: VmSpec): string[] {
     ]),
     "-serial",
     `file:${s.serialLog}`,
+    "-qmp",
+    `unix:${esc(s.qmpSocket)},server=on,wait=off`,
     "-pidfile",
     s.pidFile,
     "-no-reboot",
+  ];
+}
+
+/** A virtio disk ("virtio-blk" is PCI on both machines), its serial number shown in /sys/block/vdX/serial. */
+function disk(id: string, file: string, format: string, cache: string, serial?: string): string[] {
+  return [
+    "-drive",
+    `file=${esc(file)},if=none,id=${id},format=${format},cache=${cache},discard=unmap`,
+    "-device",
+    `virtio-blk,drive=${id}${serial ? `,serial=${serial}` : ""}`,
   ];
 }

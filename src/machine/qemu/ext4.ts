@@ -8,6 +8,11 @@ export interface Ext4Options {
   size?: string;
   /** Reserve no blocks for root: everything on it is written by root anyway. */
   noReserve?: boolean;
+  /**
+   * `target` is a new sparse file, so its journal reads as zeroes already: not writing it keeps a
+   * 40 GiB disk at a few MiB on the host instead of its 256 MiB journal.
+   */
+  sparse?: boolean;
 }
 
 export function mkext4Argv(target: string, label: string, o: Ext4Options = {}): string[] {
@@ -19,7 +24,7 @@ export function mkext4Argv(target: string, label: string, o: Ext4Options = {}): 
     "-L",
     label,
     "-E",
-    "root_owner=0:0",
+    o.sparse ? "root_owner=0:0,lazy_journal_init=1" : "root_owner=0:0",
     ...(o.noReserve ? ["-m", "0"] : []),
     ...(o.from !== undefined ? ["-d", o.from] : []),
     target,

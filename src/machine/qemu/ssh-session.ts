@@ -31,6 +31,14 @@ export interface SshConnectOptions {
   keepaliveCountMax?: number;
 }
 
+export interface SshDownloadOptions extends CopyOptions {
+  /**
+   * Another way to bring a file's bytes to `tmp` on the host (the builder VM reads its work disk);
+   * false: not for this file, SFTP it is. The copy is checked against the file either way.
+   */
+  fetch?: (remotePath: string, tmp: string, signal?: AbortSignal) => Promise<boolean>;
+}
+
 export interface SshExecOptions extends ExecOptions {
   /** Called once when the inactivity watchdog fires, before the command is killed (as in run()). */
   onIdle?: () => Promise<unknown>;
@@ -318,19 +326,21 @@ export class SshSession implements AsyncDisposable {
     }
   }
 
-  async download(remotePath: string, hostPath: string, opts: CopyOptions = {}): Promise<void> {
+  async download(remotePath: string, hostPath: string, opts: SshDownloadOptions = {}): Promise<void> {
     const { signal } = opts;
     signal?.throwIfAborted();
-    const r = await this.exec(["stat", "-L", "-c", "%f", "--", remotePath], { check: false, signal }).catch(
-      (err: unknown) => {
-        throw this.transferError(err, signal);
-      },
-    );
+    const r = await this.exec(["stat", "-L", "-c", "%f %s", "--", remotePath], {
+      check: false,
+      signal,
+    }).catch((err: unknown) => {
+      throw this.transferError(err, signal);
+    });
     if (r.exitCode !== 0)
       throw new Error(
         `download: vm:${remotePath}: ${tailLines(r.stderr, 1) || `stat exit code ${r.exitCode}`}`,
       );
-    const mode = parseInt(r.stdout.trim(), 16);
+    const [hexMode, bytes] = r.stdout.trim().split(" ");
+    const mode = parseInt(hexMode!, 16);
     const type = mode & 0o170000;
     if (type === 0o040000) return this.downloadFolder(remotePath, hostPath, opts);
     if (type !== 0o100000) throw new Error(`download: vm:${remotePath} is neither a file nor a folder`);
@@ -341,12 +351,15 @@ export class SshSession implements AsyncDisposable {
       `.${path.basename(hostPath)}.vmlive-partial-${randomBytes(4).toString("hex")}`,
     );
     try {
-      await this.withSftp(
-        (sftp) => sftpCall((cb) => sftp.fastGet(remotePath, tmp, transferOptions(), cb)),
-        signal,
-      );
+      if (!(await opts.fetch?.(remotePath, tmp, signal)))
+        await this.withSftp(
+          (sftp) => sftpCall((cb) => sftp.fastGet(remotePath, tmp, transferOptions(), cb)),
+          signal,
+        );
       const [vm, hostSum, st] = await Promise.all([
-        this.remoteDigest(remotePath, undefined, signal),
+        opts.sha256 !== undefined
+          ? { size: Number(bytes), sha256: opts.sha256 }
+          : this.remoteDigest(remotePath, undefined, signal),
         sha256File(tmp),
         stat(tmp),
       ]);
@@ -401,7 +414,7 @@ export class SshSession implements AsyncDisposable {
     const remoteTar = `/tmp/.vmlive-download-${randomBytes(6).toString("hex")}.tar`;
     try {
       await this.exec(["tar", "-C", remoteDir, "-cf", remoteTar, "."], { signal: opts.signal });
-      await this.download(remoteTar, path.join(local, "folder.tar"), opts);
+      await this.download(remoteTar, path.join(local, "folder.tar"), { ...opts, sha256: undefined });
       await mkdir(target, { recursive: true });
       await run(["tar", "-C", target, "--no-same-owner", "-xpf", path.join(local, "folder.tar")], {
         signal: opts.signal,

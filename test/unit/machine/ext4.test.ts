@@ -20,8 +20,8 @@ describe("mkext4Argv", () => {
       "1200M",
     ]);
   });
-  it("makes the work disk on an existing sparse file, with no blocks reserved", () => {
-    expect(mkext4Argv("/w/work.raw", "vmlivework", { noReserve: true })).toEqual([
+  it("makes the work disk on an existing sparse file, with no blocks reserved and the journal left sparse", () => {
+    expect(mkext4Argv("/w/work.raw", "vmlivework", { noReserve: true, sparse: true })).toEqual([
       "mke2fs",
       "-q",
       "-t",
@@ -29,7 +29,7 @@ describe("mkext4Argv", () => {
       "-L",
       "vmlivework",
       "-E",
-      "root_owner=0:0",
+      "root_owner=0:0,lazy_journal_init=1",
       "-m",
       "0",
       "/w/work.raw",

@@ -10,6 +10,11 @@ const spec: VmSpec = {
   initrd: "/c/initrd.img",
   rootDisk: "/t/root.qcow2",
   workDisk: "/t/work.raw",
+  rootfsDisks: [
+    { id: "L-3", file: "/w/rootfs/L-3.qcow2", format: "qcow2" },
+    { id: "L-4", file: "/w/rootfs/L-4.raw", format: "raw" },
+  ],
+  qmpSocket: "/t/qmp.sock",
   sshPort: 40022,
   fwCfg: { hostkey: "/t/host_key", authorized_keys: "/t/client_key.pub" },
   serialLog: "/logs/serial.log",
@@ -38,8 +43,32 @@ describe("qemuArgv", () => {
     expect(opts(argv, "-kernel")).toEqual(["/c/vmlinux"]);
     expect(opts(argv, "-append")[0]).toContain("root=/dev/vda");
     const drives = opts(argv, "-drive");
-    expect(drives[0]).toMatch(/^file=\/t\/root.qcow2,if=virtio,format=qcow2/);
-    expect(drives[1]).toMatch(/^file=\/t\/work.raw,if=virtio,format=raw/);
+    expect(drives[0]).toBe("file=/t/root.qcow2,if=none,id=root,format=qcow2,cache=unsafe,discard=unmap");
+    expect(drives[1]).toBe("file=/t/work.raw,if=none,id=work,format=raw,cache=writeback,discard=unmap");
+    // Disks are devices in this order, so the guest names them in it.
+    expect(
+      opts(argv, "-device")
+        .filter((d) => d.startsWith("virtio-blk,"))
+        .slice(0, 2),
+    ).toEqual(["virtio-blk,drive=root", "virtio-blk,drive=work"]);
+  });
+
+  it("attaches the root filesystem's disks after those two, each named by its serial", () => {
+    const argv = qemuArgv(spec);
+    const drives = opts(argv, "-drive");
+    expect(drives.slice(2)).toEqual([
+      "file=/w/rootfs/L-3.qcow2,if=none,id=L-3,format=qcow2,cache=writeback,discard=unmap",
+      "file=/w/rootfs/L-4.raw,if=none,id=L-4,format=raw,cache=writeback,discard=unmap",
+    ]);
+    expect(
+      opts(argv, "-device")
+        .filter((d) => d.startsWith("virtio-blk,"))
+        .slice(2),
+    ).toEqual(["virtio-blk,drive=L-3,serial=vmlive-L-3", "virtio-blk,drive=L-4,serial=vmlive-L-4"]);
+  });
+
+  it("serves qemu's monitor on a unix socket, not on the network", () => {
+    expect(opts(qemuArgv(spec), "-qmp")).toEqual(["unix:/t/qmp.sock,server=on,wait=off"]);
   });
 
   it("hands keys over fw_cfg under opt/vmlive/", () => {
@@ -51,7 +80,7 @@ describe("qemuArgv", () => {
 
   it("doubles commas in paths, as qemu's option syntax needs", () => {
     const drives = opts(qemuArgv({ ...spec, rootDisk: "/a,b/root.qcow2" }), "-drive");
-    expect(drives[0]).toMatch(/^file=\/a,,b\/root.qcow2,if=virtio/);
+    expect(drives[0]).toMatch(/^file=\/a,,b\/root.qcow2,if=none/);
   });
 
   it("captures the serial console to the log file, shows no display, makes no default devices", () => {
@@ -70,7 +99,9 @@ describe("qemuArgv", () => {
     expect(opts(argv, "-cpu")).toEqual(["max,pauth-impdef=on"]);
     expect(opts(qemuArgv({ ...spec, arch: "arm64", accel: "kvm" }), "-cpu")).toEqual(["host"]);
     // The same virtio PCI devices and SSH forwarding as on amd64.
-    expect(opts(argv, "-device")).toEqual(["virtio-net-pci,netdev=n0"]);
+    expect(opts(argv, "-device").filter((d) => d.startsWith("virtio-net"))).toEqual([
+      "virtio-net-pci,netdev=n0",
+    ]);
     expect(opts(argv, "-netdev")).toEqual(["user,id=n0,hostfwd=tcp:127.0.0.1:40022-:22"]);
   });
 });
