@@ -1,5 +1,6 @@
 // The builder VM's disks are ext4 file systems made on the host by mke2fs,
 // owned by root and found by their label in the guest (vm/builder-customize.sh).
+import { run } from "../../process/run.js";
 
 export interface Ext4Options {
   /** Fill the file system with this folder's contents (mke2fs -d keeps owners, modes and xattrs). */
@@ -30,4 +31,15 @@ export function mkext4Argv(target: string, label: string, o: Ext4Options = {}): 
     target,
     ...(o.size !== undefined ? [o.size] : []),
   ];
+}
+
+/** A new sparse file of `bytes` holding an ext4 file system: empty, or with `from`'s contents. */
+export async function makeSparseExt4(
+  file: string,
+  bytes: number,
+  label: string,
+  from?: string,
+): Promise<void> {
+  await run(["truncate", "-s", String(bytes), file]);
+  await run(mkext4Argv(file, label, { from, noReserve: true, sparse: true }));
 }

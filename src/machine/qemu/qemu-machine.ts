@@ -13,7 +13,8 @@ import type { CopyOptions, ExecOptions, ExecResult, Machine } from "../machine.j
 import { cpuProgress, treeCpuTicks } from "../../process/proc.js";
 import { shellJoin } from "../../process/quote.js";
 import { qemuArgv, type Accel } from "./args.js";
-import { mkext4Argv } from "./ext4.js";
+import { makeSparseExt4 } from "./ext4.js";
+import { whileFrozen } from "./frozen.js";
 import type { BuilderImage } from "./builder-image.js";
 import type { BuilderDefinition } from "./definition.js";
 import { CONNECTION_DROPPED, NO_EXIT_STATUS, SshSession, type SshExecOptions } from "./ssh-session.js";
@@ -275,14 +276,12 @@ export class QemuMachine implements Machine {
       ? m[2].slice(GUEST_WORK_MOUNT.length)
       : undefined;
     if (!m || !inDisk || Number(m[1]) < DISK_READ_MIN_BYTES || !/^[\w./+-]+$/.test(inDisk)) return false;
-    // Not stopped midway: a freeze that happened must be seen to be thawed.
     signal?.throwIfAborted();
-    await this.session().exec(["sh", "-c", 'sync -f "$1" && fsfreeze -f "$1"', "freeze", GUEST_WORK_MOUNT]);
-    try {
-      await run(["debugfs", "-R", `cat ${inDisk}`, this.workDisk], { stdoutFile: tmp, signal });
-    } finally {
-      await this.session().exec(["fsfreeze", "-u", GUEST_WORK_MOUNT]);
-    }
+    await whileFrozen(
+      (argv, o) => this.session().exec(argv, o),
+      GUEST_WORK_MOUNT,
+      () => run(["debugfs", "-R", `cat ${inDisk}`, this.workDisk], { stdoutFile: tmp, signal }),
+    );
     this.bytesReadOffWorkDisk += Number(m[1]);
     return true;
   }
@@ -437,8 +436,7 @@ async function makeKeys(dir: string): Promise<Keys> {
  * modes and xattrs): the tests give a builder VM a work area made on the host that way.
  */
 export async function makeWorkDisk(file: string, bytes: number, from?: string): Promise<void> {
-  await run(["truncate", "-s", String(bytes), file]);
-  await run(mkext4Argv(file, "vmlivework", { from, noReserve: true, sparse: true }));
+  await makeSparseExt4(file, bytes, "vmlivework", from);
 }
 
 /** A TCP port on 127.0.0.1 that is free right now. */

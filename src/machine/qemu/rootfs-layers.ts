@@ -15,7 +15,8 @@ import { readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises
 import path from "node:path";
 import { run } from "../../process/run.js";
 import type { ExecOptions, ExecResult, RootfsSnapshotInfo, RootfsSnapshots } from "../machine.js";
-import { mkext4Argv } from "./ext4.js";
+import { makeSparseExt4 } from "./ext4.js";
+import { whileFrozen } from "./frozen.js";
 import type { QmpClient } from "./qmp.js";
 
 export const MANIFEST = "layers.json";
@@ -95,8 +96,7 @@ export async function collectGarbage(dir: string): Promise<void> {
 
 /** A sparse raw disk with an empty ext4 file system, or one holding `from`'s contents (tests seed it so). */
 export async function makeBase(file: string, bytes: number, from?: string): Promise<void> {
-  await run(["truncate", "-s", String(bytes), file]);
-  await run(mkext4Argv(file, LABEL, { from, noReserve: true, sparse: true }));
+  await makeSparseExt4(file, bytes, LABEL, from);
   // A Debian root file system has no lost+found; mke2fs made one (fsck makes it again when it needs it).
   await run(["debugfs", "-w", "-R", "rmdir /lost+found", file]);
 }
@@ -198,20 +198,20 @@ export class RootfsLayers implements RootfsSnapshots {
     const overlay = `L-${nextLayerNumber(await readdir(this.dir))}.qcow2`;
     await createOverlay(this.dir, overlay, frozen, this.bytes);
     // Frozen, the file system has everything on the disk and nothing half-written while qemu switches layers.
-    await g.exec(["sh", "-c", 'sync -f "$1" && fsfreeze -f "$1"', "vmlive-freeze", this.path]);
-    try {
-      await g.qmp().execute("blockdev-snapshot-sync", {
-        device: this.mountedDrive,
-        "snapshot-file": path.join(this.dir, overlay),
-        format: "qcow2",
-        mode: "existing",
-      });
-    } catch (e) {
+    await whileFrozen(
+      (argv, o) => g.exec(argv, o),
+      this.path,
+      () =>
+        g.qmp().execute("blockdev-snapshot-sync", {
+          device: this.mountedDrive,
+          "snapshot-file": path.join(this.dir, overlay),
+          format: "qcow2",
+          mode: "existing",
+        }),
+    ).catch(async (e: unknown) => {
       await rm(path.join(this.dir, overlay), { force: true });
       throw e;
-    } finally {
-      await g.exec(["fsfreeze", "-u", this.path]);
-    }
+    });
     const m = this.manifest;
     m.layers[overlay] = frozen;
     m.active = overlay;
